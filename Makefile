@@ -1,0 +1,54 @@
+# The two commands everyone uses: `make run` and `make test`. Everything installs itself into .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint typecheck pytest e2e bench chaos migrate demo emulators clean install
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: web on http://127.0.0.1:$(PORT), a Celery worker and beat, the provider emulators; data under var/
+run: $(STAMP)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_local --port $(PORT)
+
+## test: lint, type-check and the whole pytest suite (Postgres/Redis when DATABASE_URL/CELERY_BROKER_URL are set)
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy studio generations billing
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: speed and memory goals, measured (never asserted by timed tests)
+bench: $(STAMP)
+	$(BIN)/python -m pytest tests/benchmarks --benchmark-only -p no:cacheprovider $(PYTEST_ARGS)
+
+## chaos: the crash-safety trials, many more than CI runs
+chaos: $(STAMP)
+	CHAOS_TRIALS=$${CHAOS_TRIALS:-100} $(BIN)/python -m pytest tests/generations/e2e/test_crash_safety.py $(PYTEST_ARGS)
+
+emulators: $(STAMP)
+	$(BIN)/python manage.py emulate_providers --host 127.0.0.1 --port 8765
+
+migrate: $(STAMP)
+	DEBUG=1 $(BIN)/python manage.py migrate
+
+clean:
+	rm -rf var/broker var/cache var/test-db.sqlite3*

@@ -1,0 +1,268 @@
+"""The contract between the studio and a provider adapter: dataclasses at the boundary, one abstract adapter.
+
+An adapter only builds requests and parses answers (django-anymail style); HTTP goes through
+``generations.providers.http`` (the single seam), and every failure is one of ``generations.providers.errors``.
+
+Invariants every adapter keeps:
+- ``submit`` sends at most one create request per call, and raises ``AmbiguousSubmitError`` whenever that request may
+  have reached the provider but no provider job id was read back.
+- ``poll`` never reads an unknown status or malformed body as "still running": it raises.
+- Anything the provider cannot do raises ``UnsupportedFeatureError`` from ``check_supported`` before any request.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from generations.providers.errors import UnsupportedFeatureError
+
+RESOLUTIONS: tuple[str, ...] = ("360p", "540p", "720p", "1080p")
+ASPECT_RATIOS: tuple[str, ...] = ("16:9", "9:16", "4:3", "3:4", "1:1", "2:3", "3:2", "21:9")
+REFERENCE_TYPES: tuple[str, ...] = ("subject", "background")
+SEED_MAX = 2_147_483_647
+MIN_DURATION = 1
+MAX_DURATION = 15
+MAX_REFERENCES = 7
+PROMPT_MAX_CHARS = 2048
+
+ReferenceType = Literal["subject", "background"]
+
+
+class Mode(enum.StrEnum):
+    IMAGE_TO_VIDEO = "i2v"
+    REFERENCE_TO_VIDEO = "r2v"
+    TEXT_TO_VIDEO = "t2v"
+
+    @property
+    def label(self) -> str:
+        return _MODE_LABELS[self]
+
+
+_MODE_LABELS = {
+    Mode.IMAGE_TO_VIDEO: "image-to-video",
+    Mode.REFERENCE_TO_VIDEO: "reference-to-video",
+    Mode.TEXT_TO_VIDEO: "text-to-video",
+}
+
+
+class ProviderState(enum.StrEnum):
+    """The normalized state of a job at a provider (providers.md §5)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    MODERATED = "moderated"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (ProviderState.QUEUED, ProviderState.RUNNING)
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """One input image. The adapter turns it into what its provider takes (URL, uploaded URL, ``img_id``).
+
+    ``url`` is a URL the provider can fetch (our signed asset URL under PUBLIC_BASE_URL); ``content`` holds the bytes
+    for providers that upload. ``provider_ref`` carries a cached upload result (PixVerse ``img_id``, WaveSpeed
+    download URL) so the same asset is not uploaded twice; ``sha256`` is the cache key.
+    """
+
+    sha256: str
+    url: str = ""
+    content: bytes | None = None
+    filename: str = "image.png"
+    content_type: str = "image/png"
+    provider_ref: str = ""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference-to-video image, named ``@ref_name`` in the prompt."""
+
+    ref_name: str
+    type: ReferenceType
+    image: ImageInput
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to generate. Names follow the providers' public parameter names (DESIGN.md §6).
+
+    ``job_id`` is our job's UUID: it is sent as the ``Idempotency-Key`` header on the create request, so a provider
+    (and the emulator's create counter) can tie every create to the job.
+    """
+
+    job_id: UUID
+    mode: Mode
+    prompt: str
+    resolution: str = "720p"
+    duration: int = 5
+    aspect_ratio: str | None = None
+    generate_audio_switch: bool = False
+    seed: int | None = None
+    negative_prompt: str = ""
+    watermark: bool = False
+    image: ImageInput | None = None
+    references: tuple[Reference, ...] = ()
+    webhook_url: str = ""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """A create the provider accepted. ``trace_id`` is the PixVerse ``Ai-trace-id`` (or the request id) sent."""
+
+    provider_job_id: str
+    state: ProviderState = ProviderState.QUEUED
+    trace_id: str = ""
+    raw_status: str = ""
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """The provider's view of one job, normalized.
+
+    ``billed_seconds`` is what the provider says it billed (DashScope ``usage.duration``); ``None`` when it does not
+    say, in which case the requested duration is billed. ``nsfw`` is set when the provider flagged the output.
+    ``retry_after`` is a hint in seconds for the next poll when the provider gave one.
+    """
+
+    state: ProviderState
+    raw_status: str
+    output_url: str = ""
+    billed_seconds: float | None = None
+    nsfw: bool = False
+    error_code: str = ""
+    error_message: str = ""
+    retry_after: float | None = None
+    progress: int | None = None
+    width: int | None = None
+    height: int | None = None
+    has_audio: bool | None = None
+    # Added by the adapter layer (defaults keep older callers valid):
+    # ``retryable``: a FAILED job whose cause the provider calls passing (WaveSpeed 5xxx). Resubmitting is a *new*
+    # paid create, so the pipeline decides; the adapter only reports it.
+    retryable: bool = False
+    # ``output_url_ttl``: seconds the output URL stays valid, when the provider says (HighwayAPI ``video_url_ttl``).
+    output_url_ttl: float | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do with the C1 model.
+
+    Checked before any request (see ``ProviderAdapter.check_supported`` and ``check_capabilities``).
+    """
+
+    modes: frozenset[Mode]
+    resolutions: frozenset[str] = frozenset(RESOLUTIONS)
+    min_duration: int = MIN_DURATION
+    max_duration: int = MAX_DURATION
+    aspect_ratios: frozenset[str] = frozenset(ASPECT_RATIOS)
+    audio: bool = True
+    seed: bool = False
+    negative_prompt: bool = False
+    watermark: bool = False
+    cancel: bool = False
+    webhooks: bool = False
+    max_references: int = MAX_REFERENCES
+    prompt_max_chars: int = PROMPT_MAX_CHARS
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One provider account, from ``settings.PROVIDERS[name]`` (see ``generations.providers.registry``)."""
+
+    api_key: str = ""
+    base_url: str = ""
+    webhook_secret: str = ""
+    concurrency: int = 1
+    enabled: bool = True
+
+
+def check_capabilities(provider: str, capabilities: Capabilities, spec: JobSpec) -> None:
+    """Raise ``UnsupportedFeatureError`` for the first option of ``spec`` that ``capabilities`` rules out.
+
+    The one data-driven capability check; adapters call it from ``check_supported`` and add their own quirks.
+    ``option`` is the JobSpec field name, so callers can attach the message to a form field.
+    """
+
+    def refuse(option: str, detail: str) -> UnsupportedFeatureError:
+        return UnsupportedFeatureError(provider=provider, option=option, detail=detail)
+
+    caps = capabilities
+    if spec.mode not in caps.modes:
+        supported = ", ".join(sorted(m.value for m in caps.modes))
+        raise refuse("mode", f"{Mode(spec.mode).label} is not available here (supported: {supported})")
+    if spec.resolution not in caps.resolutions:
+        raise refuse("resolution", f"{spec.resolution} is not offered")
+    if not caps.min_duration <= spec.duration <= caps.max_duration:
+        raise refuse("duration", f"duration must be {caps.min_duration}-{caps.max_duration} s, got {spec.duration}")
+    if spec.mode != Mode.IMAGE_TO_VIDEO and spec.aspect_ratio and spec.aspect_ratio not in caps.aspect_ratios:
+        raise refuse("aspect_ratio", f"{spec.aspect_ratio} is not offered")
+    if spec.generate_audio_switch and not caps.audio:
+        raise refuse("generate_audio_switch", "it cannot generate audio")
+    if spec.seed is not None and not caps.seed:
+        raise refuse("seed", "it does not take a seed for C1; leave the seed empty")
+    if spec.negative_prompt and not caps.negative_prompt:
+        raise refuse("negative_prompt", "it does not take a negative prompt for C1; leave it empty")
+    if spec.watermark and not caps.watermark:
+        raise refuse("watermark", "it cannot add a watermark")
+    if len(spec.references) > caps.max_references:
+        raise refuse("references", f"at most {caps.max_references} references, got {len(spec.references)}")
+    if len(spec.prompt) > caps.prompt_max_chars:
+        raise refuse("prompt", f"the prompt may be at most {caps.prompt_max_chars} characters")
+
+
+_MODERATION_HINTS = ("moderat", "sensitive", "nsfw", "inappropriate", "violat", "inspection", "unsafe", "policy")
+
+
+def is_moderation_message(text: str) -> bool:
+    """True when a provider's free-text failure reason reads as a content-moderation refusal (heuristic [I])."""
+    lowered = text.lower()
+    return any(hint in lowered for hint in _MODERATION_HINTS)
+
+
+class ProviderAdapter(abc.ABC):
+    """One provider. Subclasses set ``name``, ``capabilities`` and implement the request/answer pairs.
+
+    An adapter is cheap to build and holds no connection: ``ProviderAdapter()`` (empty config) is enough for
+    ``check_supported``, which never does I/O.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, config: ProviderConfig | None = None) -> None:
+        self.config = config or ProviderConfig()
+
+    @abc.abstractmethod
+    def check_supported(self, spec: JobSpec) -> None:
+        """Raise ``UnsupportedFeatureError`` naming the provider and the option for anything it cannot do."""
+
+    @abc.abstractmethod
+    def upload_image(self, image: ImageInput) -> str:
+        """Return the provider's handle for ``image`` (URL or id), uploading it when the provider needs that.
+
+        Safe to retry: an upload is not a paid call.
+        """
+
+    @abc.abstractmethod
+    def submit(self, spec: JobSpec) -> SubmitResult:
+        """Send the one paid create request. See the module docstring for the error rules."""
+
+    @abc.abstractmethod
+    def poll(self, provider_job_id: str) -> PollResult:
+        """Read the job's state. Transport failures raise ``TransientError``; unreadable answers raise."""
+
+    def cancel(self, provider_job_id: str) -> bool:
+        """Ask the provider to cancel. True if it did; False if it is too late. Unsupported by default."""
+        raise NotImplementedError

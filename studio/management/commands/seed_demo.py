@@ -1,0 +1,49 @@
+"""Create (once) the demo user, their team and a starter project, and give them credits. Idempotent."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from studio.accounts.models import User
+from studio.accounts.services import user_create
+from studio.projects.models import Project
+
+DEMO_EMAIL = "demo@studio.local"
+DEMO_PASSWORD = "demo-studio-1"  # noqa: S105 - printed on purpose: it is the local demo login
+
+
+class Command(BaseCommand):
+    help = "Create the local demo user (demo@studio.local), team, project and credits if missing; print the login."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quiet", action="store_true")
+
+    @transaction.atomic
+    def handle(self, *args: object, quiet: bool = False, **options: object) -> None:
+        user = User.objects.filter(email=DEMO_EMAIL).first()
+        created = user is None
+        if user is None:
+            user = user_create(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo", verified=True)
+            user.is_staff = True
+            user.is_superuser = True
+            user.save(update_fields=["is_staff", "is_superuser"])
+        team = user.active_team
+        if team is not None and not Project.objects.filter(team=team).exists():
+            Project.objects.create(team=team, name="First project", created_by=user,
+                                   description="A place for your first videos.")
+        if created:
+            self._grant_demo_credits(user)
+        if not quiet:
+            self.stdout.write(self.style.SUCCESS(
+                f"\n  Demo login:  {DEMO_EMAIL}  /  {DEMO_PASSWORD}\n"
+                f"  Open:        {settings.PUBLIC_BASE_URL}/accounts/login/\n"
+            ))
+
+    def _grant_demo_credits(self, user: User) -> None:
+        try:
+            from billing.ledger import grant
+        except ImportError:  # billing not installed yet
+            return
+        grant(wallet=None, user=user, amount=settings.DEMO_CREDITS, reason="Demo credits", created_by=None)

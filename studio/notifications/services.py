@@ -1,0 +1,29 @@
+"""In-app (and optionally email) notifications. One function writes them: ``notify``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+
+from studio.notifications.models import Notification
+
+if TYPE_CHECKING:
+    from studio.accounts.models import User
+
+
+def notify(*, user: User, kind: str, message: str, url: str = "", key: str = "", email: bool = False) -> bool:
+    """Record a notification (and email it when asked). With a ``key``, a second call with the same key for the same
+    user does nothing and returns False, so callers may notify on every event without spamming."""
+    try:
+        with transaction.atomic():
+            Notification.objects.create(user=user, kind=kind, message=message, url=url, key=key)
+    except IntegrityError:
+        return False
+    if email:
+        transaction.on_commit(
+            lambda: send_mail(subject=f"[Studio] {message[:80]}", message=message, from_email=None,
+                              recipient_list=[user.email], fail_silently=True)
+        )
+    return True

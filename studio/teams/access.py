@@ -1,0 +1,183 @@
+"""THE access module: every "may this user see / do this" in the studio is answered here, and nowhere else.
+
+Rules (healthchecks' ``_get_project_for_user`` pattern):
+- An object belongs to exactly one team. A user who is not a member of that team gets **404** — outsiders cannot
+  even learn that the object exists.
+- A member whose role lacks the permission gets **403** with a message naming what is missing.
+- Views never call ``Model.objects.get(pk=...)`` on team-owned rows; they call ``get_for_user`` (or one of the
+  named helpers below), and list pages start from ``visible_to``.
+
+The permission table (``ROLE_PERMISSIONS``) is the written policy; README.md renders it for people.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from studio.teams.models import Membership, Role, Team
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
+
+    from studio.accounts.models import User
+
+M = TypeVar("M", bound=Model)
+
+
+class Perm(enum.StrEnum):
+    VIEW = "view"  # see the team's projects, videos and assets; report content
+    GENERATE = "generate"  # create generation jobs (spends credits)
+    UPLOAD = "upload"  # add reference assets
+    EDIT = "edit"  # create, rename, archive projects; edit assets
+    DELETE = "delete"  # delete assets and videos, restore archived projects
+    INVITE = "invite"  # invite people, revoke invitations
+    MANAGE_MEMBERS = "manage_members"  # change roles, remove members (never the last owner; admins never touch owners)
+    VIEW_BILLING = "view_billing"  # team wallet, usage reports
+    MANAGE_BILLING = "manage_billing"  # buy credits for the team, pool setting, caps and budget
+    MANAGE_TEAM = "manage_team"  # rename or delete the team
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.OWNER: frozenset(Perm),
+    Role.ADMIN: frozenset(Perm) - {Perm.MANAGE_BILLING, Perm.MANAGE_TEAM},
+    Role.MEMBER: frozenset({Perm.VIEW, Perm.GENERATE, Perm.UPLOAD, Perm.EDIT}),
+    Role.VIEWER: frozenset({Perm.VIEW}),
+}
+
+PERMISSION_LABELS: dict[Perm, str] = {
+    Perm.VIEW: "see projects, videos and assets",
+    Perm.GENERATE: "generate videos (spend credits)",
+    Perm.UPLOAD: "upload reference assets",
+    Perm.EDIT: "create and edit projects and assets",
+    Perm.DELETE: "delete videos and assets",
+    Perm.INVITE: "invite people",
+    Perm.MANAGE_MEMBERS: "change roles and remove members",
+    Perm.VIEW_BILLING: "see the team's credits and usage",
+    Perm.MANAGE_BILLING: "buy credits, set caps and the team pool",
+    Perm.MANAGE_TEAM: "rename or delete the team",
+}
+
+
+def role_allows(role: str, perm: Perm) -> bool:
+    return perm in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def membership_for(user: User | AnonymousUser, team: Team | int) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    team_id = team.pk if isinstance(team, Team) else team
+    return Membership.objects.select_related("team").filter(user_id=user.pk, team_id=team_id).first()
+
+
+def _deny(perm: Perm, role: str) -> PermissionDenied:
+    return PermissionDenied(f"Your role ({Role(role).label}) may not {PERMISSION_LABELS[perm]}.")
+
+
+def require_membership(user: User | AnonymousUser, team: Team | int, perm: Perm = Perm.VIEW) -> Membership:
+    """The caller's membership of ``team``: 404 when they are not a member, 403 when their role lacks ``perm``."""
+    membership = membership_for(user, team)
+    if membership is None:
+        raise Http404("No such team.")
+    if not role_allows(membership.role, perm):
+        raise _deny(perm, membership.role)
+    return membership
+
+
+def can(user: User | AnonymousUser, team: Team | int, perm: Perm) -> bool:
+    membership = membership_for(user, team)
+    return membership is not None and role_allows(membership.role, perm)
+
+
+def teams_for(user: User | AnonymousUser) -> QuerySet[Team]:
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(memberships__user_id=user.pk)
+
+
+def visible_to(user: User | AnonymousUser, queryset: QuerySet[M], *, team_field: str = "team") -> QuerySet[M]:
+    """Restrict ``queryset`` to rows of teams the user belongs to. The starting point of every list."""
+    if not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(**{f"{team_field}__memberships__user_id": user.pk})
+
+
+def get_for_user(
+    user: User | AnonymousUser,
+    queryset: QuerySet[M],
+    *,
+    perm: Perm = Perm.VIEW,
+    team_field: str = "team",
+    **lookup: Any,
+) -> M:
+    """Fetch one team-owned row for ``user``. 404 if it does not exist *or* belongs to a team they are not in;
+    403 if they are in the team but their role lacks ``perm``."""
+    obj = visible_to(user, queryset, team_field=team_field).filter(**lookup).first()
+    if obj is None:
+        raise Http404("Not found.")
+    team_id = _team_id_of(obj, team_field)
+    require_membership(user, team_id, perm)
+    return obj
+
+
+def _team_id_of(obj: Model, team_field: str) -> int:
+    target: Any = obj
+    parts = team_field.split("__")
+    for part in parts[:-1]:
+        target = getattr(target, part)
+    return int(getattr(target, f"{parts[-1]}_id"))
+
+
+def get_team_for_user(user: User | AnonymousUser, team_id: int, perm: Perm = Perm.VIEW) -> Team:
+    return require_membership(user, team_id, perm).team
+
+
+def active_membership(request: HttpRequest) -> Membership | None:
+    """The membership of the team the user is working in: their chosen active team if they still belong to it,
+    else their personal team, else any team of theirs."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = Membership.objects.select_related("team").filter(user_id=user.pk)
+    active_team_id = getattr(user, "active_team_id", None)
+    chosen = memberships.filter(team_id=active_team_id).first() if active_team_id else None
+    return chosen or memberships.order_by("-team__is_personal", "created_at").first()
+
+
+def require_active_membership(request: HttpRequest, perm: Perm = Perm.VIEW) -> Membership:
+    membership = active_membership(request)
+    if membership is None:
+        raise Http404("You are not a member of any team.")
+    if not role_allows(membership.role, perm):
+        raise _deny(perm, membership.role)
+    return membership
+
+
+# Named helpers for the common objects, so views read plainly. Imports are local: those apps import this module.
+
+
+def get_project_for_user(user: User | AnonymousUser, project_id: int, perm: Perm = Perm.VIEW) -> Any:
+    from studio.projects.models import Project
+
+    return get_for_user(user, Project.objects.select_related("team"), perm=perm, pk=project_id)
+
+
+def get_asset_for_user(user: User | AnonymousUser, asset_id: int, perm: Perm = Perm.VIEW) -> Any:
+    from studio.assets.models import Asset
+
+    return get_for_user(user, Asset.objects.select_related("team", "project"), perm=perm, pk=asset_id)
+
+
+def get_invitation_for_user(user: User | AnonymousUser, invitation_id: int, perm: Perm = Perm.INVITE) -> Any:
+    from studio.teams.models import Invitation
+
+    return get_for_user(user, Invitation.objects.select_related("team"), perm=perm, pk=invitation_id)
+
+
+def get_membership_for_user(user: User | AnonymousUser, membership_id: int, perm: Perm = Perm.VIEW) -> Membership:
+    return get_for_user(user, Membership.objects.select_related("team", "user"), perm=perm, pk=membership_id)
