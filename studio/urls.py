@@ -4,12 +4,18 @@ route must require login, and object routes must 404 for users of another team."
 from django.contrib import admin
 from django.urls import include, path
 
-from studio import health, views
+from studio import files, health, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("files/<str:token>/", files.serve_signed_file, name="signed-file"),
     path("accounts/", include("allauth.urls")),
+    path("teams/", include("studio.teams.urls")),
+    path("projects/", include("studio.projects.urls")),
+    path("assets/", include("studio.assets.urls")),
+    path("generations/", include("generations.urls")),
+    path("billing/", include("billing.urls")),
     path("admin/", admin.site.urls),
 ]
