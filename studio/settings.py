@@ -179,6 +179,7 @@ if AWS_STORAGE_BUCKET_NAME:
             "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
             "region_name": env_str("AWS_S3_REGION_NAME") or None,
             "default_acl": "private",
+            "signature_version": "s3v4",
             "querystring_auth": True,  # every URL we hand out is presigned and expires
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600, min_value=60),
             "file_overwrite": False,
