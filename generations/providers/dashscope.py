@@ -1,0 +1,219 @@
+"""Alibaba DashScope (Model Studio) adapter — providers.md §3.
+
+Quirks handled here:
+- Creates need ``X-DashScope-Async: enable`` (without it: AccessDenied).
+- i2v sends ``parameters.resolution`` in uppercase (``720P``); t2v/r2v send ``parameters.size`` = "W*H" instead,
+  computed by ``dimensions.output_dimensions``.
+- ``usage.duration`` is what DashScope billed → ``PollResult.billed_seconds``.
+- ``UNKNOWN`` (task id older than 24 h) → EXPIRED. An UNKNOWN for a young id is possible in theory [I]; the pipeline
+  knows the job's age and can reconcile instead.
+- ``DataInspectionFailed`` (HTTP 400 at create, or a FAILED task code) → ModerationError / MODERATED.
+- Cancel works only while PENDING: any other state answers 4xx, which we read as "too late" (False).
+
+Decisions on documented gaps:
+- **C1 text-to-video is not supported here.** Only ``pixverse-v5.6-t2v`` is documented; sending a guessed
+  ``pixverse-c1-t2v`` to a paid API would fail pinned jobs late with ModelNotFound. Set ``T2V_MODEL`` (and add
+  ``Mode.TEXT_TO_VIDEO`` to the capabilities) once a name is confirmed.
+- **r2v binding of ``@ref_name`` to media items is undocumented.** We send the media items in reference order, each
+  with its ``ref_name`` and ``type`` as extra fields [I]; the prompt keeps the ``@ref_name`` text unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, ClassVar
+
+from generations.providers.base import (
+    Capabilities,
+    ImageInput,
+    JobSpec,
+    Mode,
+    PollResult,
+    ProviderAdapter,
+    ProviderState,
+    SubmitResult,
+    check_capabilities,
+)
+from generations.providers.dimensions import DEFAULT_ASPECT_RATIO, output_dimensions
+from generations.providers.errors import (
+    AmbiguousSubmitError,
+    MalformedResponseError,
+    ModerationError,
+    PermanentError,
+    ProviderError,
+    UnknownStatusError,
+)
+from generations.providers.http import HttpAnswer, ProviderHttp, expect_mapping, expect_str
+
+CREATE_PATH = "/services/aigc/video-generation/video-synthesis"
+MODELS: dict[Mode, str] = {
+    Mode.IMAGE_TO_VIDEO: "pixverse/pixverse-c1-it2v",
+    Mode.REFERENCE_TO_VIDEO: "pixverse/pixverse-c1-r2v",
+}
+T2V_MODEL: str | None = None  # gap: no C1 t2v model name is documented (see the module docstring)
+MODERATION_CODE = "DataInspectionFailed"
+
+#: DashScope ``output.task_status`` → normalized state [D]; SUSPENDED is from the SDK [T].
+STATUS_MAP: dict[str, ProviderState] = {
+    "PENDING": ProviderState.QUEUED,
+    "SUSPENDED": ProviderState.QUEUED,
+    "RUNNING": ProviderState.RUNNING,
+    "SUCCEEDED": ProviderState.SUCCEEDED,
+    "FAILED": ProviderState.FAILED,
+    "CANCELED": ProviderState.CANCELED,
+    "UNKNOWN": ProviderState.EXPIRED,
+}
+
+
+class DashScopeAdapter(ProviderAdapter):
+    name: ClassVar[str] = "dashscope"
+    label: ClassVar[str] = "Alibaba DashScope"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        modes=frozenset({Mode.IMAGE_TO_VIDEO, Mode.REFERENCE_TO_VIDEO}),
+        seed=True,
+        watermark=True,
+        cancel=True,
+        notes=("C1 text-to-video model name undocumented: t2v not offered.", "Beijing region only."),
+    )
+
+    @cached_property
+    def _http(self) -> ProviderHttp:
+        return ProviderHttp(
+            provider=self.name,
+            base_url=self.config.base_url,
+            headers={"Authorization": f"Bearer {self.config.api_key}"},
+            map_error=self._map_http_error,
+        )
+
+    def _map_http_error(self, answer: HttpAnswer, is_create: bool) -> ProviderError | None:
+        if isinstance(answer.data, Mapping) and answer.data.get("code") == MODERATION_CODE:
+            message = str(answer.data.get("message") or MODERATION_CODE)
+            return ModerationError(message, provider=self.name, code=MODERATION_CODE, http_status=answer.status_code)
+        return None
+
+    def check_supported(self, spec: JobSpec) -> None:
+        check_capabilities(self.name, self.capabilities, spec)
+
+    def upload_image(self, image: ImageInput) -> str:
+        """DashScope fetches public URLs itself; there is no upload endpoint. Returns the URL to send."""
+        handle = image.provider_ref or image.url
+        if not handle:
+            raise PermanentError("DashScope needs a public image URL", provider=self.name, code="no_image_url")
+        return handle
+
+    def build_body(self, spec: JobSpec) -> dict[str, Any]:
+        parameters: dict[str, Any] = {
+            "duration": spec.duration,
+            "audio": spec.generate_audio_switch,
+            "watermark": spec.watermark,
+        }
+        if spec.seed is not None:
+            parameters["seed"] = spec.seed
+        media: list[dict[str, str]]
+        if spec.mode == Mode.IMAGE_TO_VIDEO:
+            if spec.image is None:
+                raise PermanentError("image-to-video without an image", provider=self.name, code="no_image")
+            media = [{"type": "image_url", "url": self.upload_image(spec.image)}]
+            parameters["resolution"] = spec.resolution.upper()
+        else:
+            width, height = output_dimensions(spec.resolution, spec.aspect_ratio or DEFAULT_ASPECT_RATIO)
+            parameters["size"] = f"{width}*{height}"
+            media = [
+                {
+                    "type": "image_url",
+                    "url": self.upload_image(ref.image),
+                    "ref_name": ref.ref_name,
+                    "ref_type": ref.type,
+                }
+                for ref in spec.references
+            ]
+        model = MODELS.get(spec.mode) if spec.mode != Mode.TEXT_TO_VIDEO else T2V_MODEL
+        input_: dict[str, Any] = {"prompt": spec.prompt}
+        if media:
+            input_["media"] = media
+        return {"model": model, "input": input_, "parameters": parameters}
+
+    def submit(self, spec: JobSpec) -> SubmitResult:
+        self.check_supported(spec)
+        answer = self._http.request(
+            "POST",
+            CREATE_PATH,
+            json=self.build_body(spec),
+            headers={"X-DashScope-Async": "enable"},
+            is_create=True,
+            idempotency_key=str(spec.job_id),
+        )
+        try:
+            body = expect_mapping(answer.data, what="response", provider=self.name)
+            output = expect_mapping(body.get("output"), what="output", provider=self.name)
+            task_id = expect_str(output, "task_id", what="output", provider=self.name)
+        except MalformedResponseError as exc:
+            raise AmbiguousSubmitError(f"{exc.message}; the create may have been accepted", provider=self.name) from exc
+        status = str(output.get("task_status") or "PENDING")
+        return SubmitResult(
+            provider_job_id=task_id,
+            state=STATUS_MAP.get(status, ProviderState.QUEUED),
+            trace_id=str(body.get("request_id") or ""),
+            raw_status=status,
+        )
+
+    def poll(self, provider_job_id: str) -> PollResult:
+        answer = self._http.request("GET", f"/tasks/{provider_job_id}")
+        return parse_task(expect_mapping(answer.data, what="response", provider=self.name), provider=self.name)
+
+    def cancel(self, provider_job_id: str) -> bool:
+        """True when DashScope canceled the task; False when it is past PENDING (DashScope answers 4xx)."""
+        try:
+            self._http.request("POST", f"/tasks/{provider_job_id}/cancel")
+        except PermanentError as exc:
+            if exc.http_status in (400, 409) and not isinstance(exc, ModerationError):
+                return False
+            raise
+        return True
+
+
+def _size(value: Any) -> tuple[int | None, int | None]:
+    if isinstance(value, str) and "*" in value:
+        width, _, height = value.partition("*")
+        if width.isdigit() and height.isdigit():
+            return int(width), int(height)
+    return None, None
+
+
+def parse_task(body: Mapping[str, Any], *, provider: str = DashScopeAdapter.name) -> PollResult:
+    """Map a ``GET /tasks/{id}`` answer to a PollResult; unknown statuses raise."""
+    output = expect_mapping(body.get("output"), what="output", provider=provider)
+    status = output.get("task_status")
+    if not isinstance(status, str):
+        raise MalformedResponseError("output.task_status is missing", provider=provider)
+    state = STATUS_MAP.get(status)
+    if state is None:
+        raise UnknownStatusError(f"unknown DashScope task_status {status!r}", provider=provider, code=status)
+    if state == ProviderState.SUCCEEDED:
+        url = output.get("video_url")
+        if not isinstance(url, str) or not url:
+            raise MalformedResponseError("SUCCEEDED without output.video_url", provider=provider)
+        raw_usage = body.get("usage")
+        usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
+        billed = usage.get("duration")
+        width, height = _size(usage.get("size"))
+        audio = usage.get("audio")
+        return PollResult(
+            state=state,
+            raw_status=status,
+            output_url=url,
+            billed_seconds=float(billed) if isinstance(billed, int | float) and not isinstance(billed, bool) else None,
+            width=width,
+            height=height,
+            has_audio=audio if isinstance(audio, bool) else None,
+        )
+    if state == ProviderState.FAILED:
+        code = str(output.get("code") or "")
+        return PollResult(
+            state=ProviderState.MODERATED if code == MODERATION_CODE else state,
+            raw_status=status,
+            error_code=code,
+            error_message=str(output.get("message") or ""),
+        )
+    return PollResult(state=state, raw_status=status)

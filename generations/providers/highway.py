@@ -1,0 +1,176 @@
+"""HighwayAPI adapter — providers.md §4 (same platform as JieKou; Novita/PPIO-style async contract).
+
+Quirks handled here:
+- Statuses are ``TASK_STATUS_*``; the failure reason is free text in ``task.reason`` (moderation guessed from it [I]).
+- The output URL is signed and short-lived (``video_url_ttl``, 3600 s): it is returned in ``output_url_ttl`` so the
+  pipeline downloads at once.
+- Error bodies are undocumented (perhaps ``{code, reason, message}`` [I]); 429/503 are retried, the rest permanent.
+
+Decision on a documented gap: **C1 image-to-video is not supported here.** Its slug is unconfirmed (the r2v slug is
+``pixverse-pixverse-c1-…`` while t2v is ``pixverse-c1-…``, so even the prefix cannot be guessed). Set ``I2V_SLUG`` and
+add the mode to the capabilities once it is confirmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, ClassVar
+
+from generations.providers.base import (
+    Capabilities,
+    ImageInput,
+    JobSpec,
+    Mode,
+    PollResult,
+    ProviderAdapter,
+    ProviderState,
+    SubmitResult,
+    check_capabilities,
+    is_moderation_message,
+)
+from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
+from generations.providers.errors import (
+    AmbiguousSubmitError,
+    MalformedResponseError,
+    PermanentError,
+    UnknownStatusError,
+    UnsupportedFeatureError,
+)
+from generations.providers.http import ProviderHttp, expect_mapping, expect_str
+
+CREATE_PATHS: dict[Mode, str] = {
+    Mode.REFERENCE_TO_VIDEO: "/async/pixverse-pixverse-c1-reference-to-video",
+    Mode.TEXT_TO_VIDEO: "/async/pixverse-c1-text-to-video",
+}
+I2V_SLUG: str | None = None  # gap: unconfirmed (see the module docstring)
+RESULT_PATH = "/async/task-result"
+
+#: HighwayAPI ``task.status`` → normalized state [T].
+STATUS_MAP: dict[str, ProviderState] = {
+    "TASK_STATUS_QUEUED": ProviderState.QUEUED,
+    "TASK_STATUS_PROCESSING": ProviderState.RUNNING,
+    "TASK_STATUS_SUCCEED": ProviderState.SUCCEEDED,
+    "TASK_STATUS_FAILED": ProviderState.FAILED,
+}
+
+
+def read_highway_error(data: Any) -> tuple[str, str]:
+    """``{code, reason, message}`` [I]: ``reason`` holds the symbolic name (e.g. NOT_ENOUGH_BALANCE)."""
+    if isinstance(data, Mapping):
+        code = data.get("reason") or data.get("code") or ""
+        return str(code), str(data.get("message") or "")
+    return "", ""
+
+
+class HighwayAdapter(ProviderAdapter):
+    name: ClassVar[str] = "highway"
+    label: ClassVar[str] = "HighwayAPI"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        modes=frozenset({Mode.REFERENCE_TO_VIDEO, Mode.TEXT_TO_VIDEO}),
+        notes=("C1 image-to-video slug unconfirmed: i2v not offered.", "Output URLs expire after ~1 h."),
+    )
+
+    @cached_property
+    def _http(self) -> ProviderHttp:
+        return ProviderHttp(
+            provider=self.name,
+            base_url=self.config.base_url,
+            headers={"Authorization": f"Bearer {self.config.api_key}"},
+            read_error=read_highway_error,
+        )
+
+    def check_supported(self, spec: JobSpec) -> None:
+        check_capabilities(self.name, self.capabilities, spec)
+        if not spec.prompt.strip():
+            raise UnsupportedFeatureError(provider=self.name, option="prompt", detail="a prompt is required")
+
+    def upload_image(self, image: ImageInput) -> str:
+        """HighwayAPI fetches public URLs itself; there is no upload endpoint. Returns the URL to send."""
+        handle = image.provider_ref or image.url
+        if not handle:
+            raise PermanentError("HighwayAPI needs a public image URL", provider=self.name, code="no_image_url")
+        return handle
+
+    def build_body(self, spec: JobSpec) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "prompt": spec.prompt,
+            "duration": spec.duration,
+            "resolution": spec.resolution,
+            "aspect_ratio": spec.aspect_ratio or DEFAULT_ASPECT_RATIO,
+            "generate_audio_switch": spec.generate_audio_switch,
+        }
+        if spec.mode == Mode.REFERENCE_TO_VIDEO:
+            body["images"] = [
+                {"type": ref.type, "ref_name": ref.ref_name, "image_url": self.upload_image(ref.image)}
+                for ref in spec.references
+            ]
+        return body
+
+    def submit(self, spec: JobSpec) -> SubmitResult:
+        self.check_supported(spec)
+        answer = self._http.request(
+            "POST",
+            CREATE_PATHS[spec.mode],
+            json=self.build_body(spec),
+            is_create=True,
+            idempotency_key=str(spec.job_id),
+        )
+        try:
+            body = expect_mapping(answer.data, what="response", provider=self.name)
+            task_id = expect_str(body, "task_id", what="response", provider=self.name)
+        except MalformedResponseError as exc:
+            raise AmbiguousSubmitError(f"{exc.message}; the create may have been accepted", provider=self.name) from exc
+        return SubmitResult(provider_job_id=task_id, state=ProviderState.QUEUED)
+
+    def poll(self, provider_job_id: str) -> PollResult:
+        answer = self._http.request("GET", RESULT_PATH, params={"task_id": provider_job_id})
+        return parse_task_result(expect_mapping(answer.data, what="response", provider=self.name), provider=self.name)
+
+    def cancel(self, provider_job_id: str) -> bool:
+        raise UnsupportedFeatureError(provider=self.name, option="cancel", detail="HighwayAPI has no cancel API")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_task_result(body: Mapping[str, Any], *, provider: str = HighwayAdapter.name) -> PollResult:
+    """Map a task-result answer to a PollResult; unknown statuses raise."""
+    task = expect_mapping(body.get("task"), what="task", provider=provider)
+    status = task.get("status")
+    if not isinstance(status, str):
+        raise MalformedResponseError("task.status is missing", provider=provider)
+    state = STATUS_MAP.get(status)
+    if state is None:
+        raise UnknownStatusError(f"unknown HighwayAPI status {status!r}", provider=provider, code=status)
+    progress = _number(task.get("progress_percent"))
+    if state == ProviderState.SUCCEEDED:
+        videos = body.get("videos")
+        video = videos[0] if isinstance(videos, list) and videos else None
+        if not isinstance(video, Mapping) or not isinstance(video.get("video_url"), str) or not video["video_url"]:
+            raise MalformedResponseError("TASK_STATUS_SUCCEED without videos[0].video_url", provider=provider)
+        return PollResult(
+            state=state,
+            raw_status=status,
+            output_url=video["video_url"],
+            output_url_ttl=_number(video.get("video_url_ttl")),
+            progress=100,
+        )
+    if state == ProviderState.FAILED:
+        reason = str(task.get("reason") or "")
+        return PollResult(
+            state=ProviderState.MODERATED if is_moderation_message(reason) else state,
+            raw_status=status,
+            error_message=reason,
+        )
+    return PollResult(state=state, raw_status=status, progress=None if progress is None else int(progress))

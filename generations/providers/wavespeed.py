@@ -1,0 +1,214 @@
+"""WaveSpeed adapter — providers.md §2.
+
+Quirks handled here:
+- Every answer is wrapped as ``{"code": 200, "message": ..., "data": {...}}``; a non-200 envelope code is an error.
+- Task error codes (``data.code``): 1200 moderation; 14xx permanent (fix the input); 5xxx transient (marked
+  ``retryable`` on a failed poll; a resubmit is a new paid create, so the pipeline decides).
+- ``has_nsfw_contents`` with any true entry means the output was flagged: MODERATED with ``nsfw=True``.
+- Images with bytes and no cached handle go through ``POST /media/upload/binary`` (free) → ``download_url``.
+- ``?webhook=<url>`` on submit when ``spec.webhook_url`` is set.
+- No seed and no negative prompt for C1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, ClassVar
+
+from generations.providers.base import (
+    Capabilities,
+    ImageInput,
+    JobSpec,
+    Mode,
+    PollResult,
+    ProviderAdapter,
+    ProviderState,
+    SubmitResult,
+    check_capabilities,
+)
+from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
+from generations.providers.errors import (
+    AmbiguousSubmitError,
+    MalformedResponseError,
+    ModerationError,
+    PermanentError,
+    ProviderError,
+    RateLimitedError,
+    TransientError,
+    UnknownStatusError,
+    UnsupportedFeatureError,
+)
+from generations.providers.http import HttpAnswer, ProviderHttp, expect_mapping, expect_str
+
+MODEL_PATH = "/pixverse/pixverse-c1"
+CREATE_SLUGS: dict[Mode, str] = {
+    Mode.IMAGE_TO_VIDEO: "image-to-video",
+    Mode.REFERENCE_TO_VIDEO: "reference-to-video",
+    Mode.TEXT_TO_VIDEO: "text-to-video",
+}
+MODERATION_CODE = 1200
+
+#: WaveSpeed ``data.status`` → normalized state [D]. ``completed`` and ``failed`` are refined by ``parse_prediction``.
+STATUS_MAP: dict[str, ProviderState] = {
+    "created": ProviderState.QUEUED,
+    "processing": ProviderState.RUNNING,
+    "completed": ProviderState.SUCCEEDED,
+    "failed": ProviderState.FAILED,
+}
+
+
+def _int_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def code_error(code: int, message: str, *, provider: str, http_status: int | None = None) -> ProviderError:
+    """The error class for a WaveSpeed envelope or task code (HTTP-like 4xx/5xx or the 1xxx/5xxx task codes)."""
+    kwargs: dict[str, Any] = {"provider": provider, "code": str(code), "http_status": http_status}
+    if code == MODERATION_CODE:
+        return ModerationError(message, **kwargs)
+    if code == 429:
+        return RateLimitedError(message, **kwargs)
+    if code >= 5000 or 500 <= code < 600:
+        return TransientError(message, **kwargs)
+    return PermanentError(message, **kwargs)
+
+
+class WaveSpeedAdapter(ProviderAdapter):
+    name: ClassVar[str] = "wavespeed"
+    label: ClassVar[str] = "WaveSpeed"
+    capabilities: ClassVar[Capabilities] = Capabilities(modes=frozenset(Mode), webhooks=True)
+
+    @cached_property
+    def _http(self) -> ProviderHttp:
+        return ProviderHttp(
+            provider=self.name,
+            base_url=self.config.base_url,
+            headers={"Authorization": f"Bearer {self.config.api_key}"},
+            map_error=self._map_http_error,
+        )
+
+    def _map_http_error(self, answer: HttpAnswer, is_create: bool) -> ProviderError | None:
+        # A task-level code (1200/14xx) in an error body is more precise than the HTTP status; 429/5xx keep the
+        # seam's defaults (Retry-After; ambiguity of a 504 on create).
+        code = _int_code(answer.data.get("code")) if isinstance(answer.data, Mapping) else None
+        if code is not None and 1000 <= code < 2000 and answer.status_code < 500 and answer.status_code != 429:
+            message = str(answer.data.get("message") or answer.data.get("error") or f"code {code}")
+            return code_error(code, message, provider=self.name, http_status=answer.status_code)
+        return None
+
+    def _data(self, answer: HttpAnswer) -> Mapping[str, Any]:
+        body = expect_mapping(answer.data, what="response", provider=self.name)
+        code = _int_code(body.get("code"))
+        if code is None:
+            raise MalformedResponseError("envelope has no integer code", provider=self.name)
+        if code != 200:
+            message = str(body.get("message") or f"code {code}")
+            raise code_error(code, message, provider=self.name, http_status=answer.status_code)
+        return expect_mapping(body.get("data"), what="data", provider=self.name)
+
+    def check_supported(self, spec: JobSpec) -> None:
+        check_capabilities(self.name, self.capabilities, spec)
+        if not spec.prompt.strip():
+            raise UnsupportedFeatureError(provider=self.name, option="prompt", detail="a prompt is required")
+
+    def upload_image(self, image: ImageInput) -> str:
+        """A URL WaveSpeed can fetch: the cached handle, an upload of ``content``, or the image's own URL."""
+        if image.provider_ref:
+            return image.provider_ref
+        if image.content is not None:
+            answer = self._http.request(
+                "POST", "/media/upload/binary", files={"file": (image.filename, image.content, image.content_type)}
+            )
+            return expect_str(self._data(answer), "download_url", what="upload data", provider=self.name)
+        if image.url:
+            return image.url
+        raise PermanentError("image has neither content nor URL", provider=self.name, code="no_image")
+
+    def build_body(self, spec: JobSpec) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "prompt": spec.prompt,
+            "resolution": spec.resolution,
+            "duration": spec.duration,
+            "generate_audio_switch": spec.generate_audio_switch,
+        }
+        if spec.mode == Mode.IMAGE_TO_VIDEO:
+            if spec.image is None:
+                raise PermanentError("image-to-video without an image", provider=self.name, code="no_image")
+            body["image"] = self.upload_image(spec.image)
+        else:
+            body["aspect_ratio"] = spec.aspect_ratio or DEFAULT_ASPECT_RATIO
+        if spec.mode == Mode.REFERENCE_TO_VIDEO:
+            body["images"] = [
+                {"image_url": self.upload_image(ref.image), "type": ref.type, "ref_name": ref.ref_name}
+                for ref in spec.references
+            ]
+        return body
+
+    def submit(self, spec: JobSpec) -> SubmitResult:
+        self.check_supported(spec)
+        body = self.build_body(spec)
+        answer = self._http.request(
+            "POST",
+            f"{MODEL_PATH}/{CREATE_SLUGS[spec.mode]}",
+            json=body,
+            params={"webhook": spec.webhook_url} if spec.webhook_url else None,
+            is_create=True,
+            idempotency_key=str(spec.job_id),
+        )
+        try:
+            data = self._data(answer)
+            prediction_id = expect_str(data, "id", what="data", provider=self.name)
+        except MalformedResponseError as exc:
+            raise AmbiguousSubmitError(f"{exc.message}; the create may have been accepted", provider=self.name) from exc
+        status = str(data.get("status") or "created")
+        return SubmitResult(
+            provider_job_id=prediction_id, state=STATUS_MAP.get(status, ProviderState.QUEUED), raw_status=status
+        )
+
+    def poll(self, provider_job_id: str) -> PollResult:
+        answer = self._http.request("GET", f"/predictions/{provider_job_id}/result")
+        return parse_prediction(self._data(answer), provider=self.name)
+
+
+def parse_prediction(data: Mapping[str, Any], *, provider: str = WaveSpeedAdapter.name) -> PollResult:
+    """Map one prediction object (poll ``data`` or webhook body) to a PollResult; unknown statuses raise."""
+    status = data.get("status")
+    if not isinstance(status, str):
+        raise MalformedResponseError("data.status is missing", provider=provider)
+    state = STATUS_MAP.get(status)
+    if state is None:
+        raise UnknownStatusError(f"unknown WaveSpeed status {status!r}", provider=provider, code=status)
+    flags = data.get("has_nsfw_contents") or []
+    nsfw = isinstance(flags, list) and any(flag is True for flag in flags)
+    error_message = str(data.get("error") or "")
+    code = _int_code(data.get("code"))
+    if state == ProviderState.SUCCEEDED:
+        outputs = data.get("outputs")
+        if not isinstance(outputs, list) or not outputs or not isinstance(outputs[0], str) or not outputs[0]:
+            raise MalformedResponseError("completed prediction without outputs[0]", provider=provider)
+        return PollResult(
+            state=ProviderState.MODERATED if nsfw else state,
+            raw_status=status,
+            output_url=outputs[0],
+            nsfw=nsfw,
+            error_code="nsfw" if nsfw else "",
+            error_message="output flagged NSFW" if nsfw else "",
+        )
+    if state == ProviderState.FAILED:
+        moderated = code == MODERATION_CODE or nsfw
+        return PollResult(
+            state=ProviderState.MODERATED if moderated else state,
+            raw_status=status,
+            nsfw=nsfw,
+            error_code="" if code is None else str(code),
+            error_message=error_message,
+            retryable=code is not None and code >= 5000,
+        )
+    return PollResult(state=state, raw_status=status)

@@ -1,0 +1,210 @@
+"""Inbound provider webhook verification, and the matching signers (the emulator signs with these).
+
+One implementation serves both sides, so the emulator's signatures and our checks cannot drift apart.
+
+- WaveSpeed [D]: headers ``webhook-id``, ``webhook-timestamp`` (unix s), ``webhook-signature: v3,<hex>``;
+  HMAC-SHA256 hex over ``"{id}.{timestamp}.{raw body}"`` keyed with the secret minus its ``whsec_`` prefix, used as a
+  plain string. 300 s window; each id accepted once.
+- PixVerse [T, unverified]: headers ``webhook-timestamp`` (s or ms), ``webhook-nonce``, ``webhook-signature``;
+  base64 HMAC-SHA256 over ``timestamp + "\\n" + nonce + "\\n" + encodeURIComponent(raw body)``. 300 s skew; each
+  nonce accepted once. ``settings.PIXVERSE_WEBHOOK_VERIFY = False`` skips the check (logged), because the scheme is
+  a third party's reading; polling remains the source of truth either way.
+
+Invariants: signatures are compared in constant time; the replay marker (Django cache ``add``) is written only
+after the signature verified, so forged requests cannot burn real ids; every refusal is ``WebhookVerificationError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.cache import cache
+
+from generations.providers.errors import WebhookVerificationError
+
+logger = logging.getLogger("generations.providers.webhooks")
+
+TOLERANCE_SECONDS = 300
+_JS_URI_COMPONENT_SAFE = "-_.!~*'()"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return ""
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise WebhookVerificationError("body is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise WebhookVerificationError("body is not a JSON object")
+    return payload
+
+
+def _check_fresh(timestamp: float, *, now: float | None, tolerance: int) -> None:
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance:
+        raise WebhookVerificationError(f"timestamp outside the {tolerance} s window")
+
+
+def _claim_once(kind: str, token: str, *, tolerance: int) -> None:
+    # Keep the marker past the window on both sides: a replay outside it fails the timestamp check anyway.
+    key = "webhook-replay:" + hashlib.sha256(f"{kind}:{token}".encode()).hexdigest()
+    if not cache.add(key, 1, timeout=2 * tolerance + 60):
+        raise WebhookVerificationError(f"{kind} {token!r} was already used (replay)")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# WaveSpeed
+
+
+def _wavespeed_key(secret: str) -> bytes:
+    return secret.removeprefix("whsec_").encode()
+
+
+def sign_wavespeed(*, body: bytes, secret: str, webhook_id: str, timestamp: int) -> str:
+    """The ``webhook-signature`` header value (``v3,<hex>``) for ``body``."""
+    message = f"{webhook_id}.{timestamp}.".encode() + body
+    return "v3," + hmac.new(_wavespeed_key(secret), message, hashlib.sha256).hexdigest()
+
+
+def wavespeed_headers(*, body: bytes, secret: str, webhook_id: str, timestamp: int) -> dict[str, str]:
+    """All three headers a WaveSpeed webhook carries (for the emulator's sender)."""
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_wavespeed(body=body, secret=secret, webhook_id=webhook_id, timestamp=timestamp),
+    }
+
+
+def verify_wavespeed(
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    secret: str,
+    now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> dict[str, Any]:
+    """Return the parsed prediction payload, or raise ``WebhookVerificationError`` saying why."""
+    if not secret:
+        raise WebhookVerificationError("no WaveSpeed webhook secret configured")
+    webhook_id = _header(headers, "webhook-id")
+    raw_timestamp = _header(headers, "webhook-timestamp")
+    signature_header = _header(headers, "webhook-signature")
+    if not (webhook_id and raw_timestamp and signature_header):
+        raise WebhookVerificationError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    if not raw_timestamp.isdigit():
+        raise WebhookVerificationError("webhook-timestamp is not a unix time")
+    timestamp = int(raw_timestamp)
+    _check_fresh(timestamp, now=now, tolerance=tolerance)
+    expected = sign_wavespeed(body=body, secret=secret, webhook_id=webhook_id, timestamp=timestamp)
+    # Standard-Webhooks style: several space-separated signatures may be sent during secret rotation.
+    if not any(hmac.compare_digest(candidate, expected) for candidate in signature_header.split()):
+        raise WebhookVerificationError("signature does not match")
+    payload = _parse_json(body)
+    _claim_once("wavespeed-id", webhook_id, tolerance=tolerance)
+    return payload
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# PixVerse ([T], unverified)
+
+
+def encode_uri_component(body: bytes) -> str:
+    """JavaScript ``encodeURIComponent`` applied to the UTF-8 ``body`` (unreserved: A-Z a-z 0-9 - _ . ! ~ * ' ( ))."""
+    return quote(body, safe=_JS_URI_COMPONENT_SAFE)
+
+
+def sign_pixverse(*, body: bytes, secret: str, timestamp: str, nonce: str) -> str:
+    """The base64 ``webhook-signature`` for ``body`` under the unverified PixVerse scheme."""
+    message = f"{timestamp}\n{nonce}\n{encode_uri_component(body)}".encode()
+    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+
+
+def pixverse_headers(*, body: bytes, secret: str, timestamp: str, nonce: str) -> dict[str, str]:
+    """The headers a PixVerse webhook carries (for the emulator's sender)."""
+    return {
+        "webhook-timestamp": timestamp,
+        "webhook-nonce": nonce,
+        "webhook-signature": sign_pixverse(body=body, secret=secret, timestamp=timestamp, nonce=nonce),
+    }
+
+
+def verify_pixverse(
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    secret: str,
+    now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+    verify: bool | None = None,
+) -> dict[str, Any]:
+    """Return the parsed payload, or raise ``WebhookVerificationError``. ``verify=None`` reads the setting."""
+    if verify is None:
+        verify = bool(getattr(settings, "PIXVERSE_WEBHOOK_VERIFY", True))
+    if not verify:
+        logger.warning("PixVerse webhook accepted without verification (PIXVERSE_WEBHOOK_VERIFY is off)")
+        return _parse_json(body)
+    if not secret:
+        raise WebhookVerificationError("no PixVerse webhook secret configured")
+    timestamp = _header(headers, "webhook-timestamp")
+    nonce = _header(headers, "webhook-nonce")
+    signature = _header(headers, "webhook-signature")
+    if not (timestamp and nonce and signature):
+        raise WebhookVerificationError("missing webhook-timestamp, webhook-nonce or webhook-signature header")
+    if not timestamp.isdigit() or len(timestamp) > 13:
+        raise WebhookVerificationError("webhook-timestamp is not a unix time in s or ms")
+    seconds = int(timestamp) / 1000 if len(timestamp) > 10 else int(timestamp)
+    _check_fresh(seconds, now=now, tolerance=tolerance)
+    expected = sign_pixverse(body=body, secret=secret, timestamp=timestamp, nonce=nonce)
+    if not hmac.compare_digest(signature.strip(), expected):
+        raise WebhookVerificationError("signature does not match")
+    payload = _parse_json(body)
+    _claim_once("pixverse-nonce", nonce, tolerance=tolerance)
+    return payload
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Dispatch
+
+
+def verify_webhook(*, provider: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    """Verify an inbound webhook for ``provider`` with its configured ``WEBHOOK_SECRET``; return the payload."""
+    from generations.providers.registry import provider_config
+
+    secret = provider_config(provider).webhook_secret
+    if provider == "wavespeed":
+        return verify_wavespeed(body=body, headers=headers, secret=secret)
+    if provider == "pixverse":
+        return verify_pixverse(body=body, headers=headers, secret=secret)
+    raise WebhookVerificationError(f"{provider} does not send webhooks we can verify")
+
+
+def webhook_job_id(*, provider: str, payload: Mapping[str, Any]) -> str:
+    """The provider job id a verified payload is about (it only prompts a poll: polling is the source of truth)."""
+    raw_data, raw_resp = payload.get("data"), payload.get("Resp")
+    data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else payload
+    resp: Mapping[str, Any] = raw_resp if isinstance(raw_resp, Mapping) else data
+    if provider == "wavespeed":
+        value = data.get("id")
+    elif provider == "pixverse":
+        value = resp.get("id", resp.get("video_id"))
+    else:
+        raise WebhookVerificationError(f"{provider} does not send webhooks")
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise WebhookVerificationError(f"{provider} webhook payload has no job id")
+    return str(value)
