@@ -231,12 +231,16 @@ else:
     }
 
 # --- Celery ---------------------------------------------------------------------------------------------------------
-# Every task takes ids and is safe to run twice (state changes are compare-and-set), so acks_late is on per task
-# where the task says so. Time limits stay well under Redis's visibility timeout, so an unacked task is never
-# redelivered while its first run is still alive.
+# Workload: short provider calls (submit, poll) and long downloads (finalize), all idempotent (compare-and-set state
+# changes; the submit claims its one send before sending), so each generation task opts into acks_late +
+# reject_on_worker_lost (generations/tasks.py); the global default stays off for tasks that are not idempotent.
+# Every time limit and every countdown stays well under the visibility timeout: an unacked task is never redelivered
+# while its first run (or its countdown) is still alive. Prefetch 1: a long finalize never hoards submits.
 CELERY_BROKER_VISIBILITY_TIMEOUT = 3600
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -251,10 +255,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Declared explicitly so a worker started without -Q consumes every queue.
+CELERY_TASK_QUEUES = {name: {"routing_key": name} for name in ("default", "submit", "poll", "finalize")}
 CELERY_TASK_ROUTES = {
     "generations.tasks.job_submit": {"queue": "submit"},
     "generations.tasks.job_poll": {"queue": "poll"},
     "generations.tasks.job_finalize": {"queue": "finalize"},
+    "generations.tasks.dispatch_queued": {"queue": "default"},
+    "generations.tasks.reconcile_jobs": {"queue": "default"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 300
@@ -263,13 +271,29 @@ CELERY_TASK_ACKS_LATE = False  # opted into per task, only where the task is ide
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+_reconcile_every = env_float("GENERATIONS_RECONCILE_SECONDS", 60.0)
 CELERY_BEAT_SCHEDULE = {
-    "reconcile-jobs": {"task": "generations.tasks.reconcile_jobs", "schedule": timedelta(minutes=1)},
-    "dispatch-queued": {"task": "generations.tasks.dispatch_queued", "schedule": timedelta(seconds=15)},
+    "reconcile-jobs": {"task": "generations.tasks.reconcile_jobs", "schedule": timedelta(seconds=_reconcile_every)},
+    "dispatch-queued": {
+        "task": "generations.tasks.dispatch_queued",
+        "schedule": timedelta(seconds=min(15.0, _reconcile_every)),
+    },
     "reconcile-ledger": {"task": "billing.tasks.reconcile_ledger", "schedule": crontab(minute=17)},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# The generation pipeline's timings (generations/services/config.py documents each). Poll countdowns are capped at
+# GENERATIONS_POLL_MAX_SECONDS, far below CELERY_BROKER_VISIBILITY_TIMEOUT.
+GENERATIONS_POLL_BASE_SECONDS = env_float("GENERATIONS_POLL_BASE_SECONDS", 2.0)
+GENERATIONS_POLL_MAX_SECONDS = env_float("GENERATIONS_POLL_MAX_SECONDS", 30.0)
+GENERATIONS_REQUEUE_BASE_SECONDS = env_float("GENERATIONS_REQUEUE_BASE_SECONDS", 5.0)
+GENERATIONS_STUCK_SECONDS = env_float("GENERATIONS_STUCK_SECONDS", 120.0)
+GENERATIONS_UNKNOWN_GRACE_SECONDS = env_float("GENERATIONS_UNKNOWN_GRACE_SECONDS", 900.0)
+GENERATIONS_PROVIDER_HORIZON_SECONDS = env_float("GENERATIONS_PROVIDER_HORIZON_SECONDS", 24 * 3600.0)
+GENERATIONS_QUEUE_HORIZON_SECONDS = env_float("GENERATIONS_QUEUE_HORIZON_SECONDS", 24 * 3600.0)
+GENERATIONS_CIRCUIT_THRESHOLD = env_int("GENERATIONS_CIRCUIT_THRESHOLD", 5, min_value=1)
+GENERATIONS_CIRCUIT_COOLDOWN_SECONDS = env_float("GENERATIONS_CIRCUIT_COOLDOWN_SECONDS", 60.0)
 
 # --- Providers ------------------------------------------------------------------------------------------------------
 # A provider with no API key talks to the emulators (DESIGN.md §5), so a newcomer generates with no keys at all.
@@ -286,6 +310,8 @@ _EMULATOR_PATHS = {
     "dashscope": "/dashscope/api/v1",
     "highway": "/highway/v3",
 }
+# The emulators sign WaveSpeed webhooks with a fixed development secret, so local webhooks verify with no setup.
+_EMULATOR_WEBHOOK_SECRETS = {"wavespeed": "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA"}
 _DEFAULT_CONCURRENCY = {"wavespeed": 2, "pixverse": 2, "dashscope": 4, "highway": 4}
 EMULATOR_API_KEY = "emulator-key"
 PROVIDERS: dict[str, dict[str, object]] = {}
@@ -299,7 +325,9 @@ for _name, _real in _REAL_BASE_URLS.items():
         ).rstrip("/"),
         "EMULATED": not _key,
         "CONCURRENCY": env_int(f"{_prefix}_CONCURRENCY", _DEFAULT_CONCURRENCY[_name], min_value=1),
-        "WEBHOOK_SECRET": env_str(f"{_prefix}_WEBHOOK_SECRET"),
+        "WEBHOOK_SECRET": env_str(
+            f"{_prefix}_WEBHOOK_SECRET", "" if _key else _EMULATOR_WEBHOOK_SECRETS.get(_name, "")
+        ),
         "ENABLED": env_bool(f"{_prefix}_ENABLED", True),
     }
 PROVIDER_HTTP_TIMEOUT = env_float("PROVIDER_HTTP_TIMEOUT", 30.0)

@@ -28,8 +28,6 @@ from generations.providers.http import download
 from generations.providers.registry import ADAPTERS
 from tests.providers.conftest import EmulatorSetup, emulator_setup
 
-pytest.importorskip("generations.emulators.transport", reason="the emulator transport is not written yet")
-
 QUEUE_SECONDS = 10.0
 RUN_SECONDS = 10.0
 MAX_BYTES = 50 * 1024 * 1024

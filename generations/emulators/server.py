@@ -1,0 +1,98 @@
+"""The emulator on a real socket: a threaded werkzeug server whose faults are real transport failures.
+
+``FaultMiddleware`` acts on the app's internal ``X-Emulator-Transport-Fault`` header:
+
+- ``timeout``: hold the answer back for ``timeout_delay_seconds`` (past the client's read timeout), then send it;
+- ``reset``: close the TCP connection with SO_LINGER 0, so the client sees a RST (ECONNRESET) and no answer.
+
+``run_in_thread`` starts it on a background thread (port 0 = an ephemeral port) for tests::
+
+    server, base_url = run_in_thread("127.0.0.1", 0, queue_seconds=0, run_seconds=0)
+    try: ...
+    finally: server.shutdown(); server.server_close()
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from generations.emulators.app import EmulatorApp, create_app
+from generations.emulators.faults import TRANSPORT_FAULT_HEADER
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+
+class FaultMiddleware:
+    """Wraps the app and performs the transport faults it signals."""
+
+    def __init__(self, app: EmulatorApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"], captured["exc_info"] = status, headers, exc_info
+            return lambda data: None
+
+        body = b"".join(self.app(environ, capture))
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != TRANSPORT_FAULT_HEADER.lower()]
+        fault = next((v for k, v in captured["headers"] if k.lower() == TRANSPORT_FAULT_HEADER.lower()), None)
+        if fault == "reset":
+            _reset(environ)
+            raise ConnectionResetError("emulated connection reset")  # werkzeug treats it as a dropped connection
+        if fault == "timeout":
+            time.sleep(self.app.config.timeout_delay_seconds)
+        start_response(captured["status"], headers)
+        return [body]
+
+
+def _reset(environ: WSGIEnvironment) -> None:
+    """Abort the connection with a TCP RST: SO_LINGER (on, 0 s) then close the descriptor now.
+
+    ``socket.close`` would wait for werkzeug's file objects to let go, so the descriptor is detached and closed
+    directly; werkzeug's later writes then fail on a closed socket, which it treats as a dropped connection.
+    """
+    sock: socket.socket = environ["werkzeug.socket"]
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    os.close(sock.detach())
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access log (tests); errors still go to the log."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
+def make_emulator_server(
+    host: str = "127.0.0.1", port: int = 8765, *, app: EmulatorApp | None = None, quiet: bool = False, **config: Any
+) -> BaseWSGIServer:
+    """A threaded server for the emulator app (built from ``config`` unless ``app`` is given)."""
+    emulator = app or create_app(**config)
+    server = make_server(
+        host,
+        port,
+        FaultMiddleware(emulator),
+        threaded=True,
+        request_handler=QuietRequestHandler if quiet else None,
+    )
+    server.emulator = emulator  # type: ignore[attr-defined]
+    return server
+
+
+def run_in_thread(host: str = "127.0.0.1", port: int = 0, **config: Any) -> tuple[BaseWSGIServer, str]:
+    """Start the emulator on a daemon thread; return the server (``shutdown()`` it) and its base URL."""
+    server = make_emulator_server(host, port, quiet=True, **config)
+    thread = threading.Thread(target=server.serve_forever, name="emulator-server", daemon=True)
+    thread.start()
+    return server, f"http://{host}:{server.server_port}"
