@@ -4,15 +4,26 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
+from django.urls import reverse
 
 from studio.accounts.services import user_setup
 
+# Set by studio.teams.views.invitation_accept when an anonymous visitor opens an invitation link.
+PENDING_INVITATION_SESSION_KEY = "pending_invitation_token"
+
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
-    """Hooks allauth's sign-up into our services: every new user gets a personal team."""
+    """Hooks allauth's sign-up into our services: every new user gets a personal team. After logging in (or
+    confirming their email), someone who arrived through an invitation link lands back on that invitation."""
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         user = super().save_user(request, user, form, commit=commit)
         if commit:
             user_setup(user=user)
         return user
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        token = request.session.get(PENDING_INVITATION_SESSION_KEY)
+        if isinstance(token, str) and token:
+            return reverse("teams:accept-invitation", kwargs={"token": token})
+        return str(super().get_login_redirect_url(request))

@@ -1,5 +1,13 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
+
+from studio.assets import views
 
 app_name = "assets"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns = [
+    path("", views.asset_list, name="list"),
+    path("upload/", views.asset_upload, name="upload"),
+    path("<int:pk>/", views.asset_detail, name="detail"),
+    path("<int:pk>/edit/", views.asset_edit, name="edit"),
+    path("<int:pk>/delete/", views.asset_delete, name="delete"),
+]

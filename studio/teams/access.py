@@ -89,6 +89,29 @@ def require_membership(user: User | AnonymousUser, team: Team | int, perm: Perm 
     return membership
 
 
+def assignable_roles(actor_role: str) -> list[Role]:
+    """The roles a member with ``actor_role`` may give (by invitation or role change): only owners make owners."""
+    if not role_allows(actor_role, Perm.MANAGE_MEMBERS) and not role_allows(actor_role, Perm.INVITE):
+        return []
+    return [role for role in Role if role != Role.OWNER or actor_role == Role.OWNER]
+
+
+def check_member_change(actor: Membership, target: Membership, *, new_role: str | None = None) -> None:
+    """May ``actor`` give ``target`` the role ``new_role`` (or, with ``new_role=None``, remove them)?
+
+    404 across teams; 403 without MANAGE_MEMBERS; 403 when an admin touches an owner or tries to make one. The
+    "last owner" rule is an invariant of the data, enforced under lock in ``studio.teams.services``."""
+    if actor.team_id != target.team_id:
+        raise Http404("No such member.")
+    if not role_allows(actor.role, Perm.MANAGE_MEMBERS):
+        raise _deny(Perm.MANAGE_MEMBERS, actor.role)
+    if actor.role != Role.OWNER:
+        if target.role == Role.OWNER:
+            raise PermissionDenied("Only an owner can change or remove an owner.")
+        if new_role == Role.OWNER:
+            raise PermissionDenied("Only an owner can make someone an owner.")
+
+
 def can(user: User | AnonymousUser, team: Team | int, perm: Perm) -> bool:
     membership = membership_for(user, team)
     return membership is not None and role_allows(membership.role, perm)

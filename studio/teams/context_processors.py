@@ -1,23 +1,37 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from studio.teams.access import ROLE_PERMISSIONS, teams_for
 
+if TYPE_CHECKING:
+    from studio.accounts.models import User
+
+
+def _unread_count(request: HttpRequest) -> int:
+    from studio.notifications.models import Notification
+
+    return Notification.objects.filter(user=cast("User", request.user), read_at__isnull=True).count()
+
 
 def active_team(request: HttpRequest) -> dict[str, Any]:
-    """The active team, the user's permissions in it (``perms_in_team``) and their teams, for the layout."""
+    """The active team, the user's permissions in it (``perms_in_team``), their teams and their unread notification
+    count, for the layout. Lazy where a query is involved, so pages that do not show them pay nothing."""
     membership = getattr(request, "membership", None)
     if membership is None or not request.user.is_authenticated:
         return {}
-
+    common: dict[str, Any] = {
+        "my_teams": SimpleLazyObject(lambda: list(teams_for(request.user).order_by("name"))),
+        "unread_notifications": SimpleLazyObject(lambda: _unread_count(request)),
+    }
     if not membership:
-        return {"my_teams": teams_for(request.user)}
+        return common
     return {
+        **common,
         "membership": membership,
         "active_team": membership.team,
         "perms_in_team": {perm.value for perm in ROLE_PERMISSIONS[membership.role]},
-        "my_teams": teams_for(request.user),
     }

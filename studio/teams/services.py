@@ -1,17 +1,53 @@
-"""Team services. Invariants: a team always has at least one owner; a user has at most one personal team."""
+"""Team services: teams, switching, invitations and memberships.
+
+Invariants kept here (and tested in tests/teams/):
+- A team always has at least one owner. Every change that could remove the last owner (demotion, removal, leaving)
+  first locks the team's owner memberships with ``select_for_update`` and counts them inside the same transaction,
+  so two concurrent "step down" requests cannot both succeed.
+- A user has at most one personal team, and it cannot be deleted.
+- An invitation is used at most once: acceptance is a conditional UPDATE on ``accepted_at IS NULL`` (and not
+  revoked, not expired) that must change exactly one row.
+- "Who may do this to whom" (admins never touch owners, only owners make owners) is answered by
+  ``studio.teams.access.check_member_change``; services call it too, so the REST API gets the same rules.
+
+Functions raise ``TeamError`` with a user-facing message when a rule refuses the change.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
-from studio.teams.models import Membership, Role, Team
+from studio.teams.access import assignable_roles, check_member_change
+from studio.teams.models import INVITATION_LIFETIME, Invitation, Membership, Role, Team
 
 if TYPE_CHECKING:
     from studio.accounts.models import User
+
+INVITATION_SALT = "studio.teams.invitation"
+
+
+class TeamError(Exception):
+    """A team rule refused the change. ``str(exc)`` is shown to the user; nothing was changed."""
+
+
+class InvitationError(TeamError):
+    """An invitation link cannot be used. ``code`` says why (forged, expired, used, revoked, wrong_email)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- Teams ----------------------------------------------------------------------------------------------------------
 
 
 def _unique_slug(name: str) -> str:
@@ -24,14 +60,243 @@ def _unique_slug(name: str) -> str:
 
 @transaction.atomic
 def team_create(*, owner: User, name: str, is_personal: bool = False) -> Team:
-    team = Team.objects.create(name=name.strip(), slug=_unique_slug(name), is_personal=is_personal, created_by=owner)
+    """Create a team with ``owner`` as its only owner."""
+    name = name.strip()
+    if not name:
+        raise TeamError("A team needs a name.")
+    team = Team.objects.create(name=name, slug=_unique_slug(name), is_personal=is_personal, created_by=owner)
     Membership.objects.create(team=team, user=owner, role=Role.OWNER)
     return team
 
 
 @transaction.atomic
 def team_create_personal(*, user: User) -> Team:
+    """The user's personal team, created on first call. Safe to call twice."""
     existing = Team.objects.filter(created_by=user, is_personal=True).first()
     if existing is not None:
         return existing
     return team_create(owner=user, name=f"{user.display_name}'s studio", is_personal=True)
+
+
+@transaction.atomic
+def team_rename(*, team: Team, name: str) -> Team:
+    name = name.strip()
+    if not name:
+        raise TeamError("A team needs a name.")
+    team.name = name
+    team.save(update_fields=["name"])
+    return team
+
+
+@transaction.atomic
+def team_switch(*, user: User, team: Team) -> None:
+    """Make ``team`` the user's active team. The caller has checked membership through the access module; this
+    re-checks it so the service is safe on its own."""
+    if not Membership.objects.filter(team=team, user=user).exists():
+        raise TeamError("You can only switch to a team you belong to.")
+    user.active_team = team
+    user.save(update_fields=["active_team"])
+
+
+@transaction.atomic
+def team_delete(*, team: Team) -> None:
+    """Delete a team and everything it owns. A personal team cannot be deleted. Stored asset files are removed
+    after the transaction commits."""
+    if team.is_personal:
+        raise TeamError("A personal team cannot be deleted.")
+    from studio.assets.services import asset_files_delete_on_commit
+
+    asset_files_delete_on_commit(assets=team.assets.all())
+    team.delete()
+
+
+# --- Memberships --------------------------------------------------------------------------------------------------
+
+
+def _lock_owners(team_id: int) -> list[Membership]:
+    """Lock the team's owner memberships for the rest of the transaction and return them."""
+    return list(Membership.objects.select_for_update().filter(team_id=team_id, role=Role.OWNER).order_by("pk"))
+
+
+def _refuse_if_last_owner(target: Membership, *, action: str) -> None:
+    """Lock the owners, then decide from the locked rows (not from ``target.role``, which may be stale)."""
+    owners = _lock_owners(target.team_id)
+    if len(owners) <= 1 and any(m.pk == target.pk for m in owners):
+        raise TeamError(
+            f"{target.user} is the last owner of {target.team.name} and cannot {action}. "
+            "Make someone else an owner first."
+        )
+
+
+def _reset_active_team(user: User, team_id: int) -> None:
+    if user.active_team_id == team_id:
+        personal = Team.objects.filter(created_by=user, is_personal=True, memberships__user=user).first()
+        user.active_team = personal
+        user.save(update_fields=["active_team"])
+
+
+@transaction.atomic
+def membership_change_role(*, actor: Membership, target: Membership, role: str) -> Membership:
+    """Give ``target`` the role ``role``. Admins never change owners or make owners; the last owner is never
+    demoted."""
+    if role not in Role.values:
+        raise TeamError("Choose one of the listed roles.")
+    check_member_change(actor, target, new_role=role)
+    if role != Role.OWNER:
+        _refuse_if_last_owner(target, action="be demoted")
+    target = Membership.objects.select_related("team", "user").get(pk=target.pk)
+    if target.role == role:
+        return target
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+@transaction.atomic
+def membership_remove(*, actor: Membership, target: Membership) -> None:
+    """Remove ``target`` from the team. Admins never remove owners; the last owner is never removed."""
+    check_member_change(actor, target)
+    _refuse_if_last_owner(target, action="be removed")
+    target = Membership.objects.select_related("team", "user").get(pk=target.pk)
+    target.delete()
+    _reset_active_team(target.user, target.team_id)
+
+
+@transaction.atomic
+def membership_leave(*, membership: Membership) -> None:
+    """The member leaves the team. The last owner cannot leave."""
+    _refuse_if_last_owner(membership, action="leave")
+    membership = Membership.objects.select_related("team", "user").get(pk=membership.pk)
+    membership.delete()
+    _reset_active_team(membership.user, membership.team_id)
+
+
+# --- Invitations --------------------------------------------------------------------------------------------------
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The signed token of the invitation link. It carries only the invitation id; everything else is read from the
+    database when the link is used, so revoking or accepting takes effect at once."""
+    return signing.dumps({"i": invitation.pk}, salt=INVITATION_SALT)
+
+
+def invitation_url(invitation: Invitation) -> str:
+    path = reverse("teams:accept-invitation", kwargs={"token": invitation_token(invitation)})
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+@transaction.atomic
+def invitation_create(*, team: Team, email: str, role: str, invited_by: User, inviter_role: str) -> Invitation:
+    """Invite ``email`` to ``team`` and email them a link valid for ``INVITATION_LIFETIME``. Only owners invite
+    owners; a member cannot be invited again; an unexpired open invitation must be revoked first."""
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise TeamError("Choose one of the listed roles.")
+    if role not in assignable_roles(inviter_role):
+        raise TeamError("Only an owner can invite another owner.")
+    if Membership.objects.filter(team=team, user__email__iexact=email).exists():
+        raise TeamError(f"{email} is already a member of {team.name}.")
+    now = timezone.now()
+    open_invitations = Invitation.objects.select_for_update().filter(
+        team=team, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    )
+    for existing in open_invitations:
+        if existing.expires_at > now:
+            raise TeamError(f"{email} already has an open invitation. Revoke it to send a new one.")
+        existing.revoked_at = now  # an expired one blocks the unique constraint; retire it
+        existing.save(update_fields=["revoked_at"])
+    invitation = Invitation.objects.create(
+        team=team,
+        email=email,
+        role=role,
+        invited_by=invited_by,
+        created_at=now,
+        expires_at=now + INVITATION_LIFETIME,
+    )
+    link = invitation_url(invitation)
+    days = INVITATION_LIFETIME.days
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{invited_by.display_name} invited you to {team.name}",
+            message=(
+                f"{invited_by.display_name} ({invited_by.email}) invited you to join the team {team.name} "
+                f"as {Role(role).label}.\n\nOpen this link to accept (it works once and expires in {days} days):\n"
+                f"{link}\n\nIf you do not have an account yet, you can create one with this email address."
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    """Revoke an open invitation; its link stops working at once. Accepted invitations cannot be revoked."""
+    updated = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if updated != 1:
+        raise TeamError("This invitation was already accepted or revoked.")
+    invitation.refresh_from_db()
+    return invitation
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The invitation a link points at, if the link can still be used; otherwise ``InvitationError`` saying why.
+
+    Reads only: checking a link (e.g. by an email scanner's GET) never changes anything."""
+    try:
+        data = signing.loads(token, salt=INVITATION_SALT, max_age=INVITATION_LIFETIME)
+    except signing.SignatureExpired:
+        raise InvitationError("This invitation has expired. Ask the team for a new one.", code="expired") from None
+    except signing.BadSignature:
+        raise InvitationError(
+            "This invitation link is not valid. Check that you copied the whole link from the email.", code="forged"
+        ) from None
+    invitation_id = data.get("i") if isinstance(data, dict) else None
+    invitation = (
+        Invitation.objects.select_related("team", "invited_by").filter(pk=invitation_id).first()
+        if isinstance(invitation_id, int)
+        else None
+    )
+    if invitation is None:
+        raise InvitationError("This invitation no longer exists. Ask the team for a new one.", code="revoked")
+    if invitation.accepted_at is not None:
+        raise InvitationError("This invitation has already been used.", code="used")
+    if invitation.revoked_at is not None:
+        raise InvitationError("This invitation was revoked. Ask the team for a new one.", code="revoked")
+    if invitation.expires_at <= timezone.now():
+        raise InvitationError("This invitation has expired. Ask the team for a new one.", code="expired")
+    return invitation
+
+
+def invitation_check_recipient(*, invitation: Invitation, user: User) -> None:
+    """Refuse when the logged-in user is not the person invited (emails compared case-insensitively)."""
+    if user.email.lower() != invitation.email.lower():
+        raise InvitationError(
+            f"This invitation was sent to {invitation.email}, but you are logged in as {user.email}. "
+            f"Log out and log in (or sign up) as {invitation.email} to accept it.",
+            code="wrong_email",
+        )
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """Accept the invitation behind ``token`` as ``user``: add them to the team with the invited role and make the
+    team active. Refused (changing nothing) when the link is forged, expired, revoked, already used, or the user's
+    email is not the invited one. Single use: the conditional UPDATE must claim exactly one row."""
+    invitation = invitation_from_token(token)
+    invitation_check_recipient(invitation=invitation, user=user)
+    now = timezone.now()
+    claimed = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).update(accepted_at=now, accepted_by=user)
+    if claimed != 1:
+        raise InvitationError("This invitation has already been used.", code="used")
+    membership, _created = Membership.objects.get_or_create(
+        team=invitation.team, user=user, defaults={"role": invitation.role}
+    )
+    user.active_team = invitation.team
+    user.save(update_fields=["active_team"])
+    return membership

@@ -1,0 +1,66 @@
+"""The layout: nav, team switcher, notification count, dashboard empty states."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from studio.notifications.models import Notification
+from studio.projects.models import Project
+from studio.teams.models import Membership, Role, Team
+from tests.conftest import World
+
+
+@pytest.mark.parametrize("who", ["owner", "admin", "member", "viewer", "outsider"])
+def test_the_nav_links_every_section_and_the_active_team(world: World, who: str) -> None:
+    user = getattr(world, who)
+    body = world.client_for(user).get(reverse("dashboard")).content.decode()
+    team = world.outsider_team if who == "outsider" else world.team
+    for url in (reverse("projects:list"), reverse("assets:list"), reverse("teams:detail", kwargs={"pk": team.pk})):
+        assert f'href="{url}"' in body
+    assert team.name in body
+
+
+def test_the_switcher_lists_my_other_teams_with_post_forms(world: World) -> None:
+    other = Team.objects.create(name="Side Gig", slug="side-gig")
+    Membership.objects.create(team=other, user=world.member, role=Role.MEMBER)
+    body = world.client_for(world.member).get(reverse("dashboard")).content.decode()
+    assert "Side Gig" in body and reverse("teams:switch", kwargs={"pk": other.pk}) in body
+    assert "Other Co" not in body
+
+
+def test_the_unread_notification_count_is_shown(world: World) -> None:
+    Notification.objects.create(user=world.member, kind="x", message="one")
+    Notification.objects.create(user=world.member, kind="x", message="two")
+    Notification.objects.create(user=world.owner, kind="x", message="not bob's")
+    body = world.client_for(world.member).get(reverse("dashboard")).content.decode()
+    assert 'aria-label="2 unread notifications"' in body
+
+
+def test_the_dashboard_welcomes_an_empty_team(world: World) -> None:
+    Project.objects.filter(team=world.outsider_team).delete()
+    body = world.client_for(world.outsider).get(reverse("dashboard")).content.decode()
+    assert "No projects yet" in body and "No reference images yet" in body
+    assert "Create your first project" in body
+
+
+def test_anonymous_visitors_see_log_in_and_sign_up(client) -> None:  # type: ignore[no-untyped-def]
+    body = client.get(reverse("account_login")).content.decode()
+    assert reverse("account_signup") in body
+
+
+def test_a_403_names_the_missing_permission(world: World) -> None:
+    response = world.client_for(world.viewer).get(reverse("assets:upload"))
+    assert response.status_code == 403
+    assert "may not upload reference assets" in response.content.decode()
+
+
+def test_a_user_without_a_team_gets_a_welcome_not_an_error(db: None) -> None:
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory())
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200 and "Create a team" in response.content.decode()
