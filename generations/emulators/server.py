@@ -67,7 +67,23 @@ def _reset(environ: WSGIEnvironment) -> None:
     os.close(sock.detach())
 
 
-class QuietRequestHandler(WSGIRequestHandler):
+class EmulatorRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, quiet about the connections ``_reset`` aborted on purpose.
+
+    After an emulated reset the app raises ``ConnectionResetError`` (werkzeug logs a dropped connection), but an
+    HTTP/1.1 keep-alive loop then reads the next request from the detached socket and fails with EBADF, which
+    socketserver would print as a traceback for every ``reset`` fault.
+    """
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except OSError:
+            if self.connection.fileno() != -1:  # not a socket we detached in ``_reset``: a real failure
+                raise
+
+
+class QuietRequestHandler(EmulatorRequestHandler):
     """No access log (tests); errors still go to the log."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -84,7 +100,7 @@ def make_emulator_server(
         port,
         FaultMiddleware(emulator),
         threaded=True,
-        request_handler=QuietRequestHandler if quiet else None,
+        request_handler=QuietRequestHandler if quiet else EmulatorRequestHandler,
     )
     server.emulator = emulator  # type: ignore[attr-defined]
     return server

@@ -1,16 +1,23 @@
-"""The contract every adapter keeps, run against the in-process emulator (one suite, four providers).
+"""The contract every adapter keeps, run against the emulator (one suite, four providers, two ways of reaching it).
+
+Every test runs twice through the ``emulator`` fixture: ``inprocess`` (the WSGI app behind ``EmulatorTransport``) and
+``socket`` (``manage.py emulate_providers`` in a subprocess, the seam's default httpx transport, real read timeouts,
+real TCP resets, real refused and timed-out connects). Timelines, faults and the clock are driven only through the
+emulator's ``/_control/*`` API, so the tests cannot tell the two apart.
 
 For every mode a provider supports: submit → queued → running → succeeded, exactly one paid create per job, and a
 downloadable MP4 whose duration, frame size and audio track match the request (probed with PyAV). Then the forced
-outcomes (failure, moderation, refusals, ambiguous creates) map to the same normalized results on every provider.
+outcomes (failure, moderation, refusals, lost answers, failed polls) map to the same normalized results on every
+provider. The full status/error-code tables are in ``test_status_and_error_tables.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import time
+import uuid
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import av
@@ -21,12 +28,14 @@ from generations.providers.dimensions import closest_aspect_ratio, output_dimens
 from generations.providers.errors import (
     AmbiguousSubmitError,
     ConcurrencyFullError,
+    MalformedResponseError,
+    PermanentError,
     RateLimitedError,
     TransientError,
 )
 from generations.providers.http import download
-from generations.providers.registry import ADAPTERS
-from tests.providers.conftest import EmulatorSetup, emulator_setup
+from generations.providers.registry import ADAPTERS, adapter_class, provider_config
+from tests.providers.conftest import SHORT_READ_TIMEOUT, EmulatorControl
 
 QUEUE_SECONDS = 10.0
 RUN_SECONDS = 10.0
@@ -39,28 +48,27 @@ CASE_IDS = [f"{name}-{mode.value}" for name, mode in CASES]
 QUEUED_AS = {name: ProviderState.RUNNING if name == "pixverse" else ProviderState.QUEUED for name in ADAPTERS}
 # One mode per provider for the outcome tests.
 ANY_MODE = {name: sorted(adapter.capabilities.modes)[0] for name, adapter in ADAPTERS.items()}
+# A mode per provider whose submit is the only request (no image upload before the create).
+CREATE_ONLY_MODE = {
+    "wavespeed": Mode.TEXT_TO_VIDEO,
+    "pixverse": Mode.TEXT_TO_VIDEO,
+    "dashscope": Mode.IMAGE_TO_VIDEO,  # image by URL: DashScope fetches it itself
+    "highway": Mode.TEXT_TO_VIDEO,
+}
+# The transport failure each lost answer is (in-process EmulatorTransport raises the same as a real socket gives).
+LOST_ANSWER_CODES = {"#timeout": {"ReadTimeout"}, "#reset": {"ReadError", "RemoteProtocolError"}, "#malformed": {""}}
+PROVIDERS = sorted(ADAPTERS)
 
 
-@pytest.fixture
-def timed_emulator(settings: Any, tmp_path: Path) -> Any:
-    """The emulator with a real timeline driven by its clock (``advance``), so every state can be observed."""
-    with emulator_setup(settings, tmp_path / "media", queue_seconds=QUEUE_SECONDS, run_seconds=RUN_SECONDS) as setup:
-        yield setup
+def creates_for(emulator: EmulatorControl, spec: JobSpec) -> int:
+    return int(emulator.creates(str(spec.job_id))["count"])
 
 
-def advance(emulator: EmulatorSetup, seconds: float) -> None:
-    emulator.control("POST", "clock", json={"advance": seconds}).raise_for_status()
+def accepted_for(emulator: EmulatorControl, spec: JobSpec) -> int:
+    return int(emulator.creates(str(spec.job_id))["accepted"])
 
 
-def creates_for(emulator: EmulatorSetup, spec: JobSpec) -> int:
-    response = emulator.control("GET", "creates", params={"key": str(spec.job_id)})
-    response.raise_for_status()
-    return int(response.json()["count"])
-
-
-def build_spec(emulator: EmulatorSetup, mode: Mode, **overrides: Any) -> JobSpec:
-    import uuid
-
+def build_spec(emulator: EmulatorControl, mode: Mode, **overrides: Any) -> JobSpec:
     fields: dict[str, Any] = {
         "job_id": uuid.uuid4(),
         "mode": mode,
@@ -83,6 +91,10 @@ def build_spec(emulator: EmulatorSetup, mode: Mode, **overrides: Any) -> JobSpec
     return JobSpec(**fields)
 
 
+def with_token(spec: JobSpec, token: str) -> JobSpec:
+    return dataclasses.replace(spec, prompt=f"{spec.prompt} {token}")
+
+
 def expected_size(spec: JobSpec) -> tuple[int, int]:
     ratio = closest_aspect_ratio(*IMAGE_SIZE) if spec.mode == Mode.IMAGE_TO_VIDEO else spec.aspect_ratio
     return output_dimensions(spec.resolution, ratio or "16:9")
@@ -103,23 +115,30 @@ def probe(data: bytes) -> dict[str, Any]:
         }
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# The happy path, every mode of every provider.
+
+
 @pytest.mark.parametrize(("name", "mode"), CASES, ids=CASE_IDS)
-def test_lifecycle_to_a_matching_mp4(timed_emulator: EmulatorSetup, name: str, mode: Mode) -> None:
-    adapter = timed_emulator.adapter(name)
-    spec = build_spec(timed_emulator, mode, generate_audio_switch=mode != Mode.TEXT_TO_VIDEO)
+def test_lifecycle_to_a_matching_mp4(emulator: EmulatorControl, name: str, mode: Mode) -> None:
+    emulator.configure(queue_seconds=QUEUE_SECONDS, run_seconds=RUN_SECONDS)
+    adapter = emulator.adapter(name)
+    # Duration 1 s or 2 s and audio on/off vary across the cases, so neither is fixed by the emulator.
+    audio = mode != Mode.TEXT_TO_VIDEO
+    spec = build_spec(emulator, mode, generate_audio_switch=audio, duration=2 if audio else 1)
 
     submitted = adapter.submit(spec)
     assert submitted.provider_job_id
     assert submitted.state == ProviderState.QUEUED
     assert adapter.poll(submitted.provider_job_id).state == QUEUED_AS[name]
 
-    advance(timed_emulator, QUEUE_SECONDS + 0.5)
+    emulator.advance(QUEUE_SECONDS + 0.5)
     assert adapter.poll(submitted.provider_job_id).state == ProviderState.RUNNING
 
-    advance(timed_emulator, RUN_SECONDS)
+    emulator.advance(RUN_SECONDS)
     done = adapter.poll(submitted.provider_job_id)
     assert done.state == ProviderState.SUCCEEDED, done
-    assert done.output_url
+    assert done.output_url.startswith(emulator.base_url + "/")
 
     out = io.BytesIO()
     size = download(done.output_url, out, max_bytes=MAX_BYTES, provider=name)
@@ -129,35 +148,73 @@ def test_lifecycle_to_a_matching_mp4(timed_emulator: EmulatorSetup, name: str, m
     assert video["size"] == expected_size(spec)
     assert abs(video["duration"] - spec.duration) < 0.25
     assert video["audio"] is spec.generate_audio_switch
+    assert video["fps"] == 24
     if done.billed_seconds is not None:
         assert done.billed_seconds == spec.duration
-    assert creates_for(timed_emulator, spec) == 1
+    if done.has_audio is not None:
+        assert done.has_audio is spec.generate_audio_switch
+    assert creates_for(emulator, spec) == 1
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
+# ---------------------------------------------------------------------------------------------------------------------
+# Forced outcomes: the job is accepted, then ends badly.
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
 @pytest.mark.parametrize(("token", "state"), [("#fail", ProviderState.FAILED), ("#moderate", ProviderState.MODERATED)])
-def test_forced_outcomes(emulator: EmulatorSetup, name: str, token: str, state: ProviderState) -> None:
+def test_forced_outcomes(emulator: EmulatorControl, name: str, token: str, state: ProviderState) -> None:
     adapter = emulator.adapter(name)
-    spec = build_spec(emulator, ANY_MODE[name])
-    spec = dataclasses.replace(spec, prompt=f"{spec.prompt} {token}")
+    spec = with_token(build_spec(emulator, ANY_MODE[name]), token)
     submitted = adapter.submit(spec)
     result = adapter.poll(submitted.provider_job_id)
     assert result.state == state
     assert not result.output_url
+    assert accepted_for(emulator, spec) == 1
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
-@pytest.mark.parametrize("token", ["#timeout", "#reset", "#malformed"])
-def test_create_answer_lost_is_ambiguous_and_counted_once(emulator: EmulatorSetup, name: str, token: str) -> None:
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_a_never_finishing_job_keeps_running(emulator: EmulatorControl, name: str) -> None:
     adapter = emulator.adapter(name)
-    spec = build_spec(emulator, ANY_MODE[name])
-    spec = dataclasses.replace(spec, prompt=f"{spec.prompt} {token}")
-    with pytest.raises(AmbiguousSubmitError):
+    submitted = adapter.submit(with_token(build_spec(emulator, ANY_MODE[name]), "#never"))
+    emulator.advance(3600)
+    result = adapter.poll(submitted.provider_job_id)
+    assert not result.state.is_terminal
+    assert not result.output_url
+
+
+def test_wavespeed_nsfw_flag_is_moderated(emulator: EmulatorControl) -> None:
+    adapter = emulator.adapter("wavespeed")
+    submitted = adapter.submit(with_token(build_spec(emulator, Mode.TEXT_TO_VIDEO), "#nsfw"))
+    result = adapter.poll(submitted.provider_job_id)
+    assert (result.state, result.nsfw) == (ProviderState.MODERATED, True)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Creates whose answer is lost: the job exists at the provider, so the adapter must not claim it was refused.
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+@pytest.mark.parametrize("token", ["#timeout", "#reset", "#malformed"])
+def test_create_answer_lost_is_ambiguous_and_counted_once(emulator: EmulatorControl, name: str, token: str) -> None:
+    emulator.short_read_timeout()
+    adapter = emulator.adapter(name)
+    spec = with_token(build_spec(emulator, ANY_MODE[name]), token)
+    started = time.monotonic()
+    with pytest.raises(AmbiguousSubmitError) as caught:
         adapter.submit(spec)
+    assert caught.value.code in LOST_ANSWER_CODES[token]
     assert creates_for(emulator, spec) == 1
+    assert accepted_for(emulator, spec) == 1
+    if token == "#timeout":
+        # On the socket the emulator holds the answer back longer than this: the client's read timeout fired.
+        assert time.monotonic() - started < SHORT_READ_TIMEOUT + 1.5
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
+# ---------------------------------------------------------------------------------------------------------------------
+# Refusals: nothing was accepted, so retrying (later, or elsewhere) can never charge twice.
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
 @pytest.mark.parametrize(
     ("token", "error"),
     [
@@ -167,63 +224,128 @@ def test_create_answer_lost_is_ambiguous_and_counted_once(emulator: EmulatorSetu
         ("#fail200", TransientError),
     ],
 )
-def test_refusals_are_not_accepted(emulator: EmulatorSetup, name: str, token: str, error: type[Exception]) -> None:
+def test_refusals_are_not_accepted(emulator: EmulatorControl, name: str, token: str, error: type[Exception]) -> None:
     adapter = emulator.adapter(name)
-    spec = build_spec(emulator, ANY_MODE[name])
-    spec = dataclasses.replace(spec, prompt=f"{spec.prompt} {token}")
+    spec = with_token(build_spec(emulator, ANY_MODE[name]), token)
     with pytest.raises(error) as caught:
         adapter.submit(spec)
+    assert not isinstance(caught.value, AmbiguousSubmitError)
     if isinstance(caught.value, RateLimitedError):
         assert caught.value.retry_after == 2.0
+    assert (creates_for(emulator, spec), accepted_for(emulator, spec)) == (1, 0)
 
 
 @pytest.mark.parametrize("name", ["pixverse", "dashscope", "highway"])
-def test_concurrency_full_is_not_accepted(emulator: EmulatorSetup, name: str) -> None:
+def test_concurrency_full_is_not_accepted(emulator: EmulatorControl, name: str) -> None:
     adapter = emulator.adapter(name)
-    spec = build_spec(emulator, ANY_MODE[name])
+    spec = with_token(build_spec(emulator, ANY_MODE[name]), "#busy")
     with pytest.raises(ConcurrencyFullError if name == "pixverse" else RateLimitedError):
-        adapter.submit(dataclasses.replace(spec, prompt=f"{spec.prompt} #busy"))
+        adapter.submit(spec)
+    assert accepted_for(emulator, spec) == 0
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_pixverse_refuses_past_its_concurrency_limit(emulator: EmulatorControl) -> None:
+    emulator.configure(concurrency={"pixverse": 1})
+    adapter = emulator.adapter("pixverse")
+    adapter.submit(with_token(build_spec(emulator, Mode.TEXT_TO_VIDEO), "#never"))  # holds the only slot
+    spec = build_spec(emulator, Mode.TEXT_TO_VIDEO)
+    with pytest.raises(ConcurrencyFullError) as caught:
+        adapter.submit(spec)
+    assert caught.value.code == "500044"
+    assert accepted_for(emulator, spec) == 0
+
+
+def test_wavespeed_queues_instead_of_refusing_when_full(emulator: EmulatorControl) -> None:
+    adapter = emulator.adapter("wavespeed")
+    submitted = adapter.submit(with_token(build_spec(emulator, Mode.TEXT_TO_VIDEO), "#busy"))
+    emulator.advance(3600)
+    assert adapter.poll(submitted.provider_job_id).state == ProviderState.QUEUED
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_a_bad_api_key_is_permanent_and_not_accepted(emulator: EmulatorControl, name: str) -> None:
+    config = dataclasses.replace(provider_config(name), api_key="invalid-key")
+    spec = build_spec(emulator, CREATE_ONLY_MODE[name])
+    with pytest.raises(PermanentError) as caught:
+        adapter_class(name)(config).submit(spec)
+    assert caught.value.http_status in (401, 403)
+    assert (creates_for(emulator, spec), accepted_for(emulator, spec)) == (1, 0)
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
 @pytest.mark.parametrize("fault", ["connect_error", "connect_timeout"])
-def test_connect_failures_are_transient_and_not_counted(emulator: EmulatorSetup, name: str, fault: str) -> None:
-    emulator.arm(provider=name, fault=fault, on="create")
+def test_connect_failures_are_transient_and_not_counted(emulator: EmulatorControl, name: str, fault: str) -> None:
     spec = build_spec(emulator, ANY_MODE[name])
-    with pytest.raises(TransientError):
+    if spec.image is not None and name in ("pixverse", "wavespeed"):
+        # Upload first (free), so the create is the request that cannot connect.
+        spec = dataclasses.replace(
+            spec, image=dataclasses.replace(spec.image, provider_ref=emulator.adapter(name).upload_image(spec.image))
+        )
+    emulator.cut_off(name, fault)
+    with pytest.raises(TransientError) as caught:
         emulator.adapter(name).submit(spec)
+    assert caught.value.code == {"connect_error": "ConnectError", "connect_timeout": "ConnectTimeout"}[fault]
     assert creates_for(emulator, spec) == 0
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
-def test_a_failed_poll_is_transient_and_the_job_still_completes(emulator: EmulatorSetup, name: str) -> None:
+# ---------------------------------------------------------------------------------------------------------------------
+# Polls: a failed poll is never read as a state, and the job still completes.
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("ratelimit", RateLimitedError),
+        ("error500", TransientError),
+        ("error503", TransientError),
+        ("fail200", TransientError),
+        ("timeout", TransientError),
+        ("reset", TransientError),
+        ("malformed", MalformedResponseError),
+    ],
+)
+def test_a_failed_poll_raises_and_the_job_still_completes(
+    emulator: EmulatorControl, name: str, fault: str, error: type[Exception]
+) -> None:
+    emulator.short_read_timeout()
     adapter = emulator.adapter(name)
-    spec = build_spec(emulator, ANY_MODE[name])
-    submitted = adapter.submit(dataclasses.replace(spec, prompt=f"{spec.prompt} #poll-error503"))
-    with pytest.raises(TransientError):
+    submitted = adapter.submit(with_token(build_spec(emulator, ANY_MODE[name]), f"#poll-{fault}"))
+    with pytest.raises(error) as caught:
         adapter.poll(submitted.provider_job_id)
+    assert not isinstance(caught.value, AmbiguousSubmitError)
+    if fault in ("timeout", "reset"):
+        assert caught.value.code in LOST_ANSWER_CODES[f"#{fault}"]  # type: ignore[attr-defined]
     assert adapter.poll(submitted.provider_job_id).state == ProviderState.SUCCEEDED
 
 
-def test_wavespeed_nsfw_flag_is_moderated(emulator: EmulatorSetup) -> None:
-    adapter = emulator.adapter("wavespeed")
-    spec = build_spec(emulator, Mode.TEXT_TO_VIDEO)
-    submitted = adapter.submit(dataclasses.replace(spec, prompt=f"{spec.prompt} #nsfw"))
-    result = adapter.poll(submitted.provider_job_id)
-    assert (result.state, result.nsfw) == (ProviderState.MODERATED, True)
+# ---------------------------------------------------------------------------------------------------------------------
+# Provider-specific lifecycle branches.
 
 
-def test_dashscope_cancel_only_while_pending(timed_emulator: EmulatorSetup) -> None:
-    adapter = timed_emulator.adapter("dashscope")
-    first = adapter.submit(build_spec(timed_emulator, Mode.IMAGE_TO_VIDEO))
+def test_dashscope_cancel_only_while_pending(emulator: EmulatorControl) -> None:
+    emulator.configure(queue_seconds=QUEUE_SECONDS, run_seconds=RUN_SECONDS)
+    adapter = emulator.adapter("dashscope")
+    first = adapter.submit(build_spec(emulator, Mode.IMAGE_TO_VIDEO))
     assert adapter.cancel(first.provider_job_id) is True
     assert adapter.poll(first.provider_job_id).state == ProviderState.CANCELED
-    second = adapter.submit(build_spec(timed_emulator, Mode.IMAGE_TO_VIDEO))
-    advance(timed_emulator, QUEUE_SECONDS + 0.5)
+    second = adapter.submit(build_spec(emulator, Mode.IMAGE_TO_VIDEO))
+    emulator.advance(QUEUE_SECONDS + 0.5)
     assert adapter.cancel(second.provider_job_id) is False
+    assert adapter.poll(second.provider_job_id).state == ProviderState.RUNNING
 
 
-def test_highway_output_url_has_a_ttl(emulator: EmulatorSetup) -> None:
+def test_dashscope_stale_task_is_expired(emulator: EmulatorControl) -> None:
+    emulator.configure(dashscope_task_ttl_seconds=60)
+    adapter = emulator.adapter("dashscope")
+    submitted = adapter.submit(build_spec(emulator, Mode.IMAGE_TO_VIDEO))
+    assert adapter.poll(submitted.provider_job_id).state == ProviderState.SUCCEEDED
+    emulator.advance(61)
+    result = adapter.poll(submitted.provider_job_id)
+    assert (result.state, result.raw_status) == (ProviderState.EXPIRED, "UNKNOWN")
+
+
+def test_highway_output_url_has_a_ttl(emulator: EmulatorControl) -> None:
     adapter = emulator.adapter("highway")
     submitted = adapter.submit(build_spec(emulator, Mode.TEXT_TO_VIDEO))
     result = adapter.poll(submitted.provider_job_id)
