@@ -31,19 +31,29 @@ class Command(BaseCommand):
             user.save(update_fields=["is_staff", "is_superuser"])
         team = user.active_team
         if team is not None and not Project.objects.filter(team=team).exists():
-            Project.objects.create(team=team, name="First project", created_by=user,
-                                   description="A place for your first videos.")
+            Project.objects.create(
+                team=team, name="First project", created_by=user, description="A place for your first videos."
+            )
         if created:
             self._grant_demo_credits(user)
         if not quiet:
-            self.stdout.write(self.style.SUCCESS(
-                f"\n  Demo login:  {DEMO_EMAIL}  /  {DEMO_PASSWORD}\n"
-                f"  Open:        {settings.PUBLIC_BASE_URL}/accounts/login/\n"
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\n  Demo login:  {DEMO_EMAIL}  /  {DEMO_PASSWORD}\n"
+                    f"  Open:        {settings.PUBLIC_BASE_URL}/accounts/login/\n"
+                )
+            )
 
     def _grant_demo_credits(self, user: User) -> None:
-        try:
-            from billing.ledger import grant
-        except ImportError:  # billing not installed yet
-            return
-        grant(wallet=None, user=user, amount=settings.DEMO_CREDITS, reason="Demo credits", created_by=None)
+        """DEMO_CREDITS into the demo user's personal wallet, through the ledger (idempotent on the user)."""
+        from billing.ledger import grant
+        from billing.wallets import personal_wallet
+
+        if settings.DEMO_CREDITS > 0:
+            grant(
+                wallet=personal_wallet(user=user),
+                amount=settings.DEMO_CREDITS,
+                reason="Demo credits",
+                created_by=None,
+                key=f"demo-credits:{user.pk}",
+            )

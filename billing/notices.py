@@ -1,0 +1,78 @@
+"""Billing notifications: low balance and 80% of a cap or budget. In-app through ``notify`` (de-duplicated by key)
+and by email. Called by the ledger inside its transaction, so a rolled-back hold notifies nobody."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from studio.notifications.services import notify
+from studio.teams.access import Perm, role_allows
+from studio.teams.models import Membership
+
+if TYPE_CHECKING:
+    from billing.models import Wallet
+    from billing.wallets import CapStatus
+    from studio.accounts.models import User
+    from studio.teams.models import Team
+
+CAP_WARNING_FRACTION = 0.8
+
+
+def _wallet_readers(wallet: Wallet) -> list[User]:
+    """Who hears about a wallet: its owner, or for a team pool everyone allowed to see the team's billing."""
+    if wallet.user is not None:
+        return [wallet.user]
+    memberships = Membership.objects.filter(team=wallet.team).select_related("user")
+    return [m.user for m in memberships if role_allows(m.role, Perm.VIEW_BILLING)]
+
+
+def _crossed(before: int, after: int, threshold: float) -> bool:
+    return before < threshold <= after
+
+
+def after_hold(
+    *, wallet: Wallet, balance_before: int, amount: int, user: User, team: Team | None, caps: CapStatus | None
+) -> None:
+    month = timezone.now().strftime("%Y-%m")
+    url = reverse("billing:wallet")
+    threshold = settings.LOW_BALANCE_CREDITS
+    balance_after = balance_before - amount
+    if balance_before >= threshold > balance_after:
+        for reader in _wallet_readers(wallet):
+            notify(
+                user=reader,
+                kind="billing.low_balance",
+                message=f"Low balance: {wallet.label} has {balance_after} credits left.",
+                url=url,
+                key=f"billing:low-balance:{wallet.pk}:{balance_before}:{balance_after}",
+                email=True,
+            )
+    if caps is None or team is None:
+        return
+    if caps.member_cap is not None and _crossed(
+        caps.member_spent, caps.member_spent + amount, CAP_WARNING_FRACTION * caps.member_cap
+    ):
+        notify(
+            user=user,
+            kind="billing.cap_warning",
+            message=f"You have used 80% of your {caps.member_cap}-credit monthly cap in {team}.",
+            url=url,
+            key=f"billing:cap80:{team.pk}:{user.pk}:{month}",
+            email=True,
+        )
+    if caps.budget is not None and _crossed(
+        caps.team_spent, caps.team_spent + amount, CAP_WARNING_FRACTION * caps.budget
+    ):
+        for reader in _wallet_readers(wallet):
+            notify(
+                user=reader,
+                kind="billing.budget_warning",
+                message=f"{team} has used 80% of its {caps.budget}-credit monthly budget.",
+                url=url,
+                key=f"billing:budget80:{team.pk}:{month}",
+                email=True,
+            )

@@ -1,0 +1,19 @@
+from django.urls import URLPattern, URLResolver, path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.wallet_page, name="wallet"),
+    path("teams/<int:team_id>/", views.wallet_page, name="wallet"),
+    path("usage/", views.usage_page, name="usage"),
+    path("teams/<int:team_id>/usage/", views.usage_page, name="usage"),
+    path("buy/", views.buy_page, name="buy"),
+    path("teams/<int:team_id>/buy/", views.buy_page, name="buy"),
+    path("buy/success/", views.buy_success, name="buy-success"),
+    path("teams/<int:team_id>/settings/", views.team_settings_page, name="team-settings"),
+    path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
+    path("staff/credit/", views.staff_credit, name="staff-credit"),
+    path("staff/reconcile/", views.staff_reconcile, name="staff-reconcile"),
+]

@@ -1,0 +1,146 @@
+"""Which wallet pays, and the team-pool settings. Wallets are created lazily, on first need.
+
+A personal team never uses a pool (its only member's personal wallet pays). Caps and the monthly budget apply only
+to spending from the team pool; with personal wallets each member pays for themself.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Sum, When
+from django.utils import timezone
+
+from billing.models import Hold, HoldState, MemberCap, TeamBilling, Wallet
+from studio.teams.models import Membership, Team
+
+if TYPE_CHECKING:
+    from studio.accounts.models import User
+
+
+def _get_or_create_wallet(**owner: object) -> Wallet:
+    wallet = Wallet.objects.filter(**owner).first()
+    if wallet is not None:
+        return wallet
+    try:
+        with transaction.atomic():
+            return Wallet.objects.create(**owner)
+    except IntegrityError:  # created concurrently
+        return Wallet.objects.get(**owner)
+
+
+def personal_wallet(*, user: User) -> Wallet:
+    return _get_or_create_wallet(user=user)
+
+
+def team_wallet(*, team: Team) -> Wallet:
+    return _get_or_create_wallet(team=team)
+
+
+def team_billing(*, team: Team) -> TeamBilling:
+    """The team's billing settings (defaults when never set; not saved until changed)."""
+    return TeamBilling.objects.filter(team=team).first() or TeamBilling(team=team)
+
+
+def team_uses_pool(*, team: Team) -> bool:
+    return not team.is_personal and TeamBilling.objects.filter(team=team, use_pool=True).exists()
+
+
+def wallet_for_spending(*, user: User, team: Team) -> Wallet:
+    """The wallet a job by ``user`` in ``team`` is paid from: the team pool if the team uses one, else the user's
+    personal wallet. Does not check permissions (the caller checks Perm.GENERATE through the access module)."""
+    if team_uses_pool(team=team):
+        return team_wallet(team=team)
+    return personal_wallet(user=user)
+
+
+@transaction.atomic
+def team_billing_update(*, team: Team, use_pool: bool, monthly_budget: int | None) -> TeamBilling:
+    if team.is_personal and use_pool:
+        raise ValueError("A personal team has no pool: your personal wallet pays.")
+    settings_row, _ = TeamBilling.objects.select_for_update().get_or_create(team=team)
+    settings_row.use_pool = use_pool
+    settings_row.monthly_budget = monthly_budget
+    settings_row.save()
+    if use_pool:
+        team_wallet(team=team)
+    return settings_row
+
+
+@transaction.atomic
+def member_cap_set(*, membership: Membership, monthly_cap: int | None) -> None:
+    """Set (or with None, remove) a member's monthly cap on pool spending."""
+    if monthly_cap is None:
+        MemberCap.objects.filter(membership=membership).delete()
+    else:
+        MemberCap.objects.update_or_create(membership=membership, defaults={"monthly_cap": monthly_cap})
+
+
+# --- Month spending (selectors) -------------------------------------------------------------------------------------
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_end(now: datetime | None = None) -> datetime:
+    start = month_start(now)
+    days = calendar.monthrange(start.year, start.month)[1]
+    return start.replace(day=days, hour=23, minute=59, second=59, microsecond=999999)
+
+
+def pool_spent_this_month(*, wallet: Wallet, user: User | None = None, now: datetime | None = None) -> int:
+    """Credits committed from ``wallet`` this (UTC) month: open holds count in full, captured holds by what was
+    captured, released holds not at all. With ``user``, only that member's holds."""
+    filters = Q(wallet=wallet, created_at__gte=month_start(now))
+    if user is not None:
+        filters &= Q(user=user)
+    total = Hold.objects.filter(filters).aggregate(
+        spent=Sum(
+            Case(
+                When(state=HoldState.OPEN, then=F("amount")),
+                When(state=HoldState.CAPTURED, then=F("captured_amount")),
+                default=0,
+            )
+        )
+    )["spent"]
+    return int(total or 0)
+
+
+@dataclass(frozen=True)
+class CapStatus:
+    """Pool limits for one member this month. ``remaining`` is None when neither a cap nor a budget applies."""
+
+    member_cap: int | None
+    member_spent: int
+    budget: int | None
+    team_spent: int
+
+    @property
+    def remaining(self) -> int | None:
+        limits = []
+        if self.member_cap is not None:
+            limits.append(self.member_cap - self.member_spent)
+        if self.budget is not None:
+            limits.append(self.budget - self.team_spent)
+        return max(0, min(limits)) if limits else None
+
+
+def cap_status(*, wallet: Wallet, user: User, team: Team | None) -> CapStatus | None:
+    """The member's cap and the team's budget for spending from ``wallet`` (None unless it is ``team``'s pool)."""
+    if team is None or wallet.team_id != team.pk:
+        return None
+    cap = MemberCap.objects.filter(membership__team=team, membership__user=user).values_list("monthly_cap", flat=True)
+    budget = TeamBilling.objects.filter(team=team).values_list("monthly_budget", flat=True).first()
+    member_cap = cap.first()
+    return CapStatus(
+        member_cap=member_cap,
+        member_spent=pool_spent_this_month(wallet=wallet, user=user) if member_cap is not None else 0,
+        budget=budget,
+        team_spent=pool_spent_this_month(wallet=wallet) if budget is not None else 0,
+    )
