@@ -38,7 +38,7 @@ pytest: $(STAMP)
 
 ## bench: speed and memory goals, measured (never asserted by timed tests)
 bench: $(STAMP)
-	$(BIN)/python -m pytest tests/benchmarks --benchmark-only -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-only $(PYTEST_ARGS)
 
 ## chaos: the crash-safety trials, many more than CI runs
 chaos: $(STAMP)
