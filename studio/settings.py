@@ -239,9 +239,10 @@ else:
 CELERY_BROKER_VISIBILITY_TIMEOUT = 3600
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control, in whatever the cwd is
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
@@ -320,9 +321,9 @@ for _name, _real in _REAL_BASE_URLS.items():
     _key = env_str(f"{_prefix}_API_KEY")
     PROVIDERS[_name] = {
         "API_KEY": _key or EMULATOR_API_KEY,
-        "BASE_URL": env_str(
-            f"{_prefix}_BASE_URL", _real if _key else EMULATOR_URL + _EMULATOR_PATHS[_name]
-        ).rstrip("/"),
+        "BASE_URL": env_str(f"{_prefix}_BASE_URL", _real if _key else EMULATOR_URL + _EMULATOR_PATHS[_name]).rstrip(
+            "/"
+        ),
         "EMULATED": not _key,
         "CONCURRENCY": env_int(f"{_prefix}_CONCURRENCY", _DEFAULT_CONCURRENCY[_name], min_value=1),
         "WEBHOOK_SECRET": env_str(

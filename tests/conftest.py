@@ -17,7 +17,7 @@ from tests.factories import MembershipFactory, ProjectFactory, TeamFactory, User
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """The cache outlives a test run (file or Redis cache); rate limits and replay stores must not leak between tests."""
+    """The cache outlives a run (file or Redis cache): rate limits and replay stores must not leak between tests."""
     from django.core.cache import cache
 
     cache.clear()

@@ -1,0 +1,54 @@
+"""Admin: read-mostly views of jobs, their events and attempts. State is never edited here (only services change it)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from generations.models import GenerationEvent, GenerationJob, JobReference, ProviderAccount, ProviderAttempt
+
+
+class JobReferenceInline(admin.TabularInline[JobReference, GenerationJob]):
+    model = JobReference
+    extra = 0
+    readonly_fields = ("asset", "ref_name", "type", "order")
+    can_delete = False
+
+
+class GenerationEventInline(admin.TabularInline[GenerationEvent, GenerationJob]):
+    model = GenerationEvent
+    extra = 0
+    readonly_fields = ("at", "from_state", "to_state", "note", "data", "actor")
+    can_delete = False
+
+
+class ProviderAttemptInline(admin.TabularInline[ProviderAttempt, GenerationJob]):
+    model = ProviderAttempt
+    extra = 0
+    readonly_fields = ("at", "provider", "method", "path", "status_code", "latency_ms", "error_class", "is_create")
+    can_delete = False
+
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(admin.ModelAdmin[GenerationJob]):
+    list_display = (
+        "id",
+        "state",
+        "mode",
+        "provider",
+        "team",
+        "creator",
+        "quoted_credits",
+        "charged_credits",
+        "created_at",
+    )
+    list_filter = ("state", "mode", "provider")
+    search_fields = ("id", "provider_job_id", "prompt", "creator__email")
+    inlines = (JobReferenceInline, GenerationEventInline, ProviderAttemptInline)
+
+    def get_readonly_fields(self, request: object, obj: GenerationJob | None = None) -> list[str]:
+        return [field.name for field in GenerationJob._meta.fields]
+
+
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(admin.ModelAdmin[ProviderAccount]):
+    list_display = ("name", "consecutive_failures", "open_until", "updated_at")

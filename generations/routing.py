@@ -1,0 +1,168 @@
+"""Which provider runs a job, and the per-provider circuit breaker.
+
+``auto`` picks the cheapest *healthy* provider that supports the job's mode and options:
+
+- Support comes from the adapters (``check_supported``: modes, options, limits); disabled providers are skipped.
+- Cost comes from the active billing rate card's per-provider cost column (``RateCardCell.provider_costs``, credits
+  per second at our cost). Providers without a cost there, or every provider when the column is empty, are ranked by
+  ``STATIC_PREFERENCE``: PixVerse direct first (first-party prices, PixVerse's own credit unit), then WaveSpeed (its
+  published USD table is our rate card, so it is never below it), then DashScope and HighwayAPI (prices not
+  published for C1: providers.md §3–4 gaps).
+- Healthy = the circuit breaker is closed or half-open. When every candidate's circuit is open the preferred one is
+  still chosen: the job waits in the queue instead of failing.
+
+Failover (``generations.services.submit``) only follows a *definite, non-billable* refusal (``NotAccepted``), never an
+ambiguous or accepted submit; the refused providers are excluded from the next choice.
+
+The breaker lives in the database (``ProviderAccount``) so every worker sees it: ``circuit_threshold`` consecutive
+transient failures (5xx, connection failures, ambiguous creates) open it for ``circuit_cooldown_seconds``; after the
+cool-down it is half-open (traffic flows; one more failure re-opens it, one success closes it). 429 and PixVerse
+500044 are capacity signals, not ill health, and do not count.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import F
+from django.utils import timezone
+
+from generations.models import AUTO, ProviderAccount
+from generations.providers.base import JobSpec
+from generations.providers.errors import UnsupportedFeatureError
+from generations.providers.registry import ADAPTERS, UnknownProviderError, adapter_class, provider_config
+from generations.services import config
+
+logger = logging.getLogger("generations.routing")
+
+STATIC_PREFERENCE: tuple[str, ...] = ("pixverse", "wavespeed", "dashscope", "highway")
+
+
+class NoProviderAvailable(Exception):
+    """No enabled provider can run this job. The message is user-facing."""
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    provider: str
+    reason: str
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Circuit breaker
+
+
+def circuit_is_open(provider: str) -> bool:
+    """True while the breaker is open (cool-down not over). Half-open counts as closed: traffic may flow."""
+    account = ProviderAccount.objects.filter(name=provider).only("open_until").first()
+    return account is not None and account.open_until is not None and account.open_until > timezone.now()
+
+
+def record_failure(provider: str) -> bool:
+    """Count one transient failure; open the breaker at the threshold. Returns True when the breaker is now open."""
+    ProviderAccount.objects.get_or_create(name=provider)
+    ProviderAccount.objects.filter(name=provider).update(consecutive_failures=F("consecutive_failures") + 1)
+    account = ProviderAccount.objects.get(name=provider)
+    if account.consecutive_failures >= config.circuit_threshold():
+        until = timezone.now() + timedelta(seconds=config.circuit_cooldown_seconds())
+        ProviderAccount.objects.filter(name=provider).update(open_until=until)
+        logger.warning("circuit for %s open until %s (%d failures)", provider, until, account.consecutive_failures)
+        return True
+    return False
+
+
+def record_success(provider: str) -> None:
+    """Close the breaker (writes only when it was not already closed)."""
+    ProviderAccount.objects.filter(name=provider).exclude(consecutive_failures=0, open_until=None).update(
+        consecutive_failures=0, open_until=None
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Choice
+
+
+def supports(provider: str, spec: JobSpec) -> str:
+    """ "" when ``provider`` can run ``spec``; otherwise why not (user-facing)."""
+    try:
+        adapter = adapter_class(provider)()
+    except UnknownProviderError as exc:
+        return str(exc)
+    if not provider_config(provider).enabled:
+        return f"{adapter.label} is switched off"
+    try:
+        adapter.check_supported(spec)
+    except UnsupportedFeatureError as exc:
+        return exc.message
+    return ""
+
+
+def provider_costs(*, resolution: str, audio: bool) -> dict[str, float]:
+    """Our cost per second at each provider from the active rate card's cost column ({} when not filled in)."""
+    from billing.models import RateCardCell
+
+    cell = (
+        RateCardCell.objects.filter(rate_card__is_active=True, resolution=resolution, audio=audio)
+        .only("provider_costs")
+        .first()
+    )
+    if cell is None or not isinstance(cell.provider_costs, dict):
+        return {}
+    costs: dict[str, float] = {}
+    for name, value in cell.provider_costs.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            costs[str(name)] = float(value)
+    return costs
+
+
+def _rank(provider: str, costs: dict[str, float]) -> tuple[float, int]:
+    order = STATIC_PREFERENCE.index(provider) if provider in STATIC_PREFERENCE else len(STATIC_PREFERENCE)
+    return (costs.get(provider, float("inf")), order)
+
+
+def choose_provider(*, spec: JobSpec, requested: str, exclude: Iterable[str] = ()) -> RoutingDecision:
+    """The provider for ``spec``: ``requested`` itself when it names one, else the auto choice (module docstring).
+
+    Raises ``NoProviderAvailable`` when nothing (left) can run the job.
+    """
+    if requested != AUTO:
+        why_not = supports(requested, spec)
+        if why_not:
+            raise NoProviderAvailable(why_not)
+        return RoutingDecision(requested, "chosen by the user")
+    excluded = set(exclude)
+    skipped: list[str] = []
+    candidates: list[str] = []
+    for name in ADAPTERS:
+        if name in excluded:
+            skipped.append(f"{name}: refused this job")
+            continue
+        why_not = supports(name, spec)
+        if why_not:
+            skipped.append(f"{name}: unsupported")
+        else:
+            candidates.append(name)
+    if not candidates:
+        raise NoProviderAvailable(
+            "No available provider can make this video with these options"
+            + (f" ({'; '.join(skipped)})" if skipped else "")
+            + ". Change the options."
+        )
+    costs = provider_costs(resolution=spec.resolution, audio=spec.generate_audio_switch)
+    healthy = [name for name in candidates if not circuit_is_open(name)]
+    skipped += [f"{name}: circuit open" for name in candidates if name not in healthy]
+    pool = healthy or candidates
+    chosen = min(pool, key=lambda name: _rank(name, costs))
+    if chosen in costs:
+        basis = f"cheapest healthy provider ({costs[chosen]:g} credits/s at our cost)"
+    else:
+        basis = "first healthy provider in the static preference order"
+    if not healthy:
+        basis += " (every candidate's circuit is open; the job waits)"
+    reason = f"auto: {basis} for {spec.mode.value}"
+    if skipped:
+        reason += f"; skipped {', '.join(skipped)}"
+    return RoutingDecision(chosen, reason[:500])

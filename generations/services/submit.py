@@ -1,0 +1,202 @@
+"""Submitting a job: the one paid create request per job, ever.
+
+Order of operations (the money line, DESIGN.md §3):
+1. The job is ``submitting`` (a slot was claimed by ``generations.slots``).
+2. ``submit_sent_at`` is set by a compare-and-set and committed BEFORE the request: it marks "a create may be on
+   the wire" (the job's UUID is the idempotency key sent with it). A run that finds it already set — a worker died
+   mid-call, or the task was delivered twice — never sends again: the job goes to ``unknown`` for reconciliation.
+3. The adapter's answer decides:
+   - accepted → ``submitted`` (provider id and trace id stored) and the poll chain starts;
+   - ``AmbiguousSubmitError`` (or anything unexpected after the send) → ``unknown``; never failover, never resend;
+   - ``ModerationError`` → ``moderated`` (hold released);
+   - other ``NotAccepted`` (nothing created, nothing billed) → back to ``queued`` (429/5xx/500044, after the provider's
+     Retry-After or a backoff), or to the next provider (``auto`` routing only), or ``failed`` (permanent refusal,
+     or too many refusals) with the hold released.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from uuid import UUID
+
+from django.db.models import F
+from django.utils import timezone
+
+from generations import routing
+from generations.models import AUTO, GenerationJob
+from generations.providers.base import JobSpec
+from generations.providers.errors import (
+    AmbiguousSubmitError,
+    ConcurrencyFullError,
+    ModerationError,
+    NotAccepted,
+    RateLimitedError,
+    TransientError,
+)
+from generations.providers.registry import get_adapter
+from generations.services import config, enqueue
+from generations.services.attempts import recording
+from generations.services.lifecycle import finish_job
+from generations.services.specs import MissingInput, spec_for_job
+from generations.states import State, transition
+
+logger = logging.getLogger("generations.submit")
+
+
+def requeue_delay(*, attempts: int, retry_after: float | None) -> float:
+    """Wait before a refused job is offered again: base × 2^(attempts-1), capped at 5 min, at least Retry-After."""
+    backoff: float = min(config.requeue_base_seconds() * 2.0 ** max(0, attempts - 1), 300.0)
+    return max(backoff, float(retry_after or 0.0))
+
+
+def generation_submit(*, job_id: UUID) -> None:
+    """Send ``job_id``'s create request at most once (module docstring). Safe to call any number of times."""
+    job = GenerationJob.objects.filter(pk=job_id).first()
+    if job is None or job.state != State.SUBMITTING:
+        return
+    if job.cancel_requested:
+        finish_job(job, to=State.CANCELED, from_states=[State.SUBMITTING], note="canceled before submit")
+        return
+    if job.submit_sent_at is not None:
+        transition(
+            job,
+            to=State.UNKNOWN,
+            from_states=[State.SUBMITTING],
+            note="an earlier submit run was interrupted after claiming the send; reconcile, never resend",
+            error_code="interrupted_submit",
+        )
+        return
+    try:
+        spec = spec_for_job(job, with_content=True)
+    except MissingInput as exc:
+        finish_job(
+            job,
+            to=State.FAILED,
+            from_states=[State.SUBMITTING],
+            note="input missing",
+            error_code="missing_input",
+            error_message=str(exc),
+        )
+        return
+    now = timezone.now()
+    claimed = GenerationJob.objects.filter(pk=job.pk, state=State.SUBMITTING, submit_sent_at__isnull=True).update(
+        submit_sent_at=now, submit_attempts=F("submit_attempts") + 1
+    )
+    if claimed != 1:
+        return
+    job.refresh_from_db()
+    _send(job, spec)
+
+
+def _send(job: GenerationJob, spec: JobSpec) -> None:
+    adapter = get_adapter(job.provider)
+    try:
+        with recording(job.pk):
+            result = adapter.submit(spec)
+    except AmbiguousSubmitError as exc:
+        routing.record_failure(job.provider)
+        _to_unknown(job, code=exc.code or "ambiguous_submit", message=str(exc))
+        return
+    except ModerationError as exc:
+        finish_job(
+            job,
+            to=State.MODERATED,
+            from_states=[State.SUBMITTING],
+            note="refused on content grounds at submit",
+            error_code=exc.code or "moderation",
+            error_message=exc.message,
+        )
+        return
+    except NotAccepted as exc:
+        _refused(job, spec, exc)
+        return
+    except Exception as exc:
+        # Unreadable answers are AmbiguousSubmitError by the adapter contract; anything else after the claim is a
+        # bug, and the create may have been sent: treat it as ambiguous.
+        logger.exception("job %s: unexpected error during submit", job.pk)
+        _to_unknown(job, code="submit_error", message=f"{type(exc).__name__}: {exc}")
+        return
+    routing.record_success(job.provider)
+    delay = config.poll_base_seconds()
+    changed = transition(
+        job,
+        to=State.SUBMITTED,
+        from_states=[State.SUBMITTING],
+        note=f"accepted by {job.provider} as {result.provider_job_id}",
+        provider_job_id=result.provider_job_id[:100],
+        provider_trace_id=result.trace_id[:100],
+        submitted_at=timezone.now(),
+        next_poll_at=timezone.now() + timedelta(seconds=delay),
+        error_code="",
+        error_message="",
+    )
+    if changed:
+        enqueue.poll(job.pk, seq=job.poll_seq, countdown=delay)
+
+
+def _to_unknown(job: GenerationJob, *, code: str, message: str) -> None:
+    transition(
+        job,
+        to=State.UNKNOWN,
+        from_states=[State.SUBMITTING],
+        note="create sent, outcome unknown: reconcile by asking the provider, never resubmit",
+        error_code=code[:100],
+        error_message=message[:2000],
+    )
+
+
+def _refused(job: GenerationJob, spec: JobSpec, exc: NotAccepted) -> None:
+    """A definite refusal: nothing was created. Fail over (auto), requeue (transient) or fail (module docstring)."""
+    transient = isinstance(exc, TransientError)
+    capacity = isinstance(exc, RateLimitedError | ConcurrencyFullError)
+    circuit_open = transient and not capacity and routing.record_failure(job.provider)
+    detail = f"{job.provider} refused: {exc}"
+    if job.provider_requested == AUTO and (not transient or circuit_open):
+        refused = [*job.providers_refused, job.provider]
+        try:
+            decision = routing.choose_provider(spec=spec, requested=AUTO, exclude=refused)
+        except routing.NoProviderAvailable:
+            decision = None
+        if decision is not None:
+            changed = transition(
+                job,
+                to=State.QUEUED,
+                from_states=[State.SUBMITTING],
+                note=f"failover after a definite refusal: {detail}"[:500],
+                provider=decision.provider,
+                routing_reason=f"failover from {job.provider} ({exc.code or type(exc).__name__}); {decision.reason}"[
+                    :500
+                ],
+                providers_refused=refused,
+                submit_sent_at=None,
+                not_before=None,
+                error_code=(exc.code or type(exc).__name__)[:100],
+            )
+            if changed:
+                enqueue.dispatch()
+            return
+    if transient and job.submit_attempts < config.max_submit_attempts():
+        delay = requeue_delay(attempts=job.submit_attempts, retry_after=getattr(exc, "retry_after", None))
+        changed = transition(
+            job,
+            to=State.QUEUED,
+            from_states=[State.SUBMITTING],
+            note=f"back to the queue for {delay:g} s: {detail}"[:500],
+            submit_sent_at=None,
+            not_before=timezone.now() + timedelta(seconds=delay),
+            error_code=(exc.code or type(exc).__name__)[:100],
+        )
+        if changed:
+            enqueue.dispatch(countdown=delay)
+            enqueue.dispatch()  # the freed slot may serve another job now
+        return
+    reason = "too many refusals" if transient else "the provider refused the request"
+    finish_job(
+        job,
+        to=State.FAILED,
+        from_states=[State.SUBMITTING],
+        note=f"{reason}: {detail}"[:500],
+        error_code=(exc.code or type(exc).__name__)[:100],
+        error_message=f"{job.provider} could not start this video: {exc.message}",
+    )

@@ -1,0 +1,49 @@
+"""Inbound provider webhooks. They only *prompt* a poll: polling stays the source of truth (DESIGN.md §3).
+
+So a duplicate, late or out-of-order delivery cannot move a job: the most it does is schedule one extra poll of a job
+that is still at the provider. Forged or replayed deliveries are refused by ``generations.providers.webhooks``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from generations.models import GenerationJob
+from generations.providers import webhooks
+from generations.providers.errors import WebhookVerificationError
+from generations.services.poll import restart_poll_chain
+from generations.states import AT_PROVIDER
+
+logger = logging.getLogger("generations.webhooks")
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    """``status`` is the HTTP status to answer with; ``detail`` a short, non-sensitive word for the sender."""
+
+    status: int
+    detail: str
+
+
+def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
+    """Verify one delivery and prompt a poll of its job. Never raises for bad input: it answers 400/401."""
+    try:
+        payload = webhooks.verify_webhook(provider=provider, body=body, headers=headers)
+    except WebhookVerificationError as exc:
+        reason = str(exc)
+        if "replay" in reason:
+            # A verified id seen before: the sender's retry of something we already took. Acknowledge it, do nothing.
+            return WebhookOutcome(200, "duplicate")
+        logger.warning("refused %s webhook: %s", provider, reason)
+        return WebhookOutcome(401, "invalid signature")
+    try:
+        provider_job_id = webhooks.webhook_job_id(provider=provider, payload=payload)
+    except WebhookVerificationError:
+        return WebhookOutcome(400, "no job id")
+    job = GenerationJob.objects.filter(provider=provider, provider_job_id=provider_job_id).first()
+    if job is None or job.state not in AT_PROVIDER:
+        return WebhookOutcome(200, "ignored")
+    restart_poll_chain(job)
+    return WebhookOutcome(202, "poll scheduled")

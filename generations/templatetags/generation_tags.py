@@ -1,0 +1,35 @@
+"""``{% project_videos project as jobs %}``: the project's jobs for the current user (through the access module)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from generations.selectors import project_jobs
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def project_videos(context: dict[str, Any], project: Any) -> Any:
+    request = context.get("request")
+    if request is None:
+        return []
+    return project_jobs(request.user, project)
+
+
+@register.filter
+def state_badge(state: str) -> str:
+    """CSS class for a job state badge."""
+    if state == "succeeded":
+        return "ok"
+    if state in ("failed", "moderated", "expired", "canceled"):
+        return "bad"
+    return "busy"
+
+
+@register.filter
+def has_active(jobs: Any) -> bool:
+    """True when any job in ``jobs`` is still running (the library then refreshes itself)."""
+    return any(not job.is_terminal for job in jobs)

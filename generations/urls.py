@@ -1,0 +1,17 @@
+from django.urls import URLPattern, URLResolver, path
+
+from generations import views
+
+app_name = "generations"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("projects/<int:project_pk>/new/", views.compose, name="compose"),
+    path("projects/<int:project_pk>/quote/", views.quote, name="quote"),
+    path("projects/<int:project_pk>/library/", views.project_library, name="library"),
+    path("jobs/<uuid:pk>/", views.job_detail, name="job"),
+    path("jobs/<uuid:pk>/status/", views.job_status, name="job-status"),
+    path("jobs/<uuid:pk>/cancel/", views.job_cancel, name="cancel"),
+    path("jobs/<uuid:pk>/retry/", views.job_retry, name="retry"),
+    path("jobs/<uuid:pk>/remix/", views.job_remix, name="remix"),
+    path("webhooks/<str:provider>/", views.webhook, name="webhook"),
+]

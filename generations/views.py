@@ -1,0 +1,215 @@
+"""Pages of the pipeline: the composer (with a confirm step that shows the exact price), the job page (htmx-polled
+status), cancel/retry/remix, the project library fragment, and the providers' inbound webhooks.
+
+Every object comes through ``studio.teams.access`` (outsiders get 404), via ``generations.selectors``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from billing.errors import BillingError
+from generations import selectors
+from generations.forms import ComposerForm
+from generations.models import GenerationJob, Lineage
+from generations.providers.registry import ADAPTERS
+from generations.services.jobs import (
+    GenerationRefused,
+    generation_cancel,
+    generation_create,
+    generation_preview,
+    generation_retry,
+    remix_initial,
+)
+from generations.services.specs import MissingInput
+from generations.services.webhooks import webhook_receive
+from generations.validation import SpecValidationError
+from studio.teams import access
+from studio.teams.access import Perm
+
+CANCEL_POLICY = (
+    "Canceling before the job reaches the provider returns your credits at once. Once the provider is working on "
+    "it, the provider charges for it: the video is discarded when it arrives and that charge is passed on (unless "
+    "the provider fails or can cancel, in which case your credits are returned)."
+)
+
+
+def _composer_context(request: HttpRequest, form: ComposerForm, project: Any, **extra: Any) -> dict[str, Any]:
+    return {"form": form, "project": project, "cancel_policy": CANCEL_POLICY, **extra}
+
+
+@login_required
+def compose(request: HttpRequest, project_pk: int) -> HttpResponse:
+    """GET: the composer (``?remix=<job>`` prefills a copy). POST: validate + price (confirm step); POST with
+    ``confirm``: create the job (hold the credits) and go to its page."""
+    project = access.get_project_for_user(request.user, project_pk, Perm.GENERATE)
+    if request.method != "POST":
+        initial: dict[str, Any] = {}
+        remix_of = request.GET.get("remix")
+        if remix_of:
+            initial = remix_initial(selectors.job_for_user(request.user, _uuid(remix_of)))
+        form = ComposerForm(initial=initial, team_id=project.team_id)
+        return render(request, "generations/compose.html", _composer_context(request, form, project))
+    form = ComposerForm(request.POST, team_id=project.team_id)
+    if not form.is_valid():
+        return render(request, "generations/compose.html", _composer_context(request, form, project), status=400)
+    job_request = form.to_request()
+    try:
+        preview = generation_preview(user=request.user, project=project, request=job_request)  # type: ignore[arg-type]
+    except SpecValidationError as exc:
+        form.add_spec_errors(exc)
+        return render(request, "generations/compose.html", _composer_context(request, form, project), status=400)
+    except (GenerationRefused, BillingError) as exc:
+        form.add_error(None, str(exc))
+        return render(request, "generations/compose.html", _composer_context(request, form, project), status=400)
+    if "confirm" not in request.POST or preview.quote.blocked_reason:
+        return render(
+            request,
+            "generations/compose.html",
+            _composer_context(request, form, project, preview=preview, confirming=True),
+        )
+    parent = None
+    if form.cleaned_data.get("parent"):
+        parent = selectors.job_for_user(request.user, form.cleaned_data["parent"])
+    try:
+        job = generation_create(
+            user=request.user,  # type: ignore[arg-type]
+            project=project,
+            request=job_request,
+            parent=parent,
+            lineage=Lineage.REMIX if parent else Lineage.NONE,
+        )
+    except SpecValidationError as exc:
+        form.add_spec_errors(exc)
+        return render(request, "generations/compose.html", _composer_context(request, form, project), status=400)
+    except GenerationRefused as exc:
+        form.add_error(None, str(exc))
+        return render(request, "generations/compose.html", _composer_context(request, form, project), status=400)
+    messages.success(request, f"Generation queued: {job.quoted_credits} credits are held until it finishes.")
+    return redirect("generations:job", pk=job.pk)
+
+
+@login_required
+@require_POST
+def quote(request: HttpRequest, project_pk: int) -> HttpResponse:
+    """htmx: the live price of the composer's current input (a fragment; changes nothing)."""
+    project = access.get_project_for_user(request.user, project_pk, Perm.GENERATE)
+    form = ComposerForm(request.POST, team_id=project.team_id)
+    context: dict[str, Any] = {"project": project}
+    if form.is_valid():
+        try:
+            context["preview"] = generation_preview(
+                user=request.user,  # type: ignore[arg-type]
+                project=project,
+                request=form.to_request(),
+            )
+        except SpecValidationError as exc:
+            context["problems"] = [m for messages_ in exc.errors.values() for m in messages_]
+        except (GenerationRefused, BillingError) as exc:
+            context["problems"] = [str(exc)]
+    else:
+        context["problems"] = [f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()]
+    return render(request, "generations/_quote.html", context)
+
+
+def _uuid(value: str) -> UUID:
+    from django.http import Http404
+
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise Http404("No such job.") from None
+
+
+def _job_context(request: HttpRequest, job: GenerationJob) -> dict[str, Any]:
+    return {
+        "job": job,
+        "can_generate": access.can(request.user, job.team_id, Perm.GENERATE),
+        "can_cancel": _may_cancel(request, job),
+        "cancel_policy": CANCEL_POLICY,
+        "references": job.references.select_related("asset"),
+    }
+
+
+def _may_cancel(request: HttpRequest, job: GenerationJob) -> bool:
+    return job.creator_id == request.user.pk or access.can(request.user, job.team_id, Perm.DELETE)
+
+
+@login_required
+@require_GET
+def job_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
+    job = selectors.job_for_user(request.user, pk)
+    context = _job_context(request, job)
+    context["events"] = selectors.job_events(job)
+    return render(request, "generations/job.html", context)
+
+
+@login_required
+@require_GET
+def job_status(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """htmx fragment, re-polled every 2 s until the job is finished. ``?format=json`` for scripts and tests."""
+    job = selectors.job_for_user(request.user, pk)
+    if request.GET.get("format") == "json":
+        return JsonResponse({"id": str(job.pk), "state": job.state, "terminal": job.is_terminal})
+    return render(request, "generations/_status.html", _job_context(request, job))
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, pk: UUID) -> HttpResponse:
+    job = selectors.job_for_user(request.user, pk, perm=Perm.GENERATE)
+    if not _may_cancel(request, job):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("Only the job's creator or a team admin may cancel it.")
+    messages.info(request, generation_cancel(user=request.user, job=job))  # type: ignore[arg-type]
+    return redirect("generations:job", pk=job.pk)
+
+
+@login_required
+@require_POST
+def job_retry(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Run the same request again as a new job (new hold). The old job is never resent."""
+    job = selectors.job_for_user(request.user, pk, perm=Perm.GENERATE)
+    try:
+        new_job = generation_retry(user=request.user, job=job)  # type: ignore[arg-type]
+    except (SpecValidationError, GenerationRefused, MissingInput) as exc:
+        messages.error(request, f"Could not re-run: {exc}")
+        return redirect("generations:job", pk=job.pk)
+    messages.success(request, f"Re-run queued: {new_job.quoted_credits} credits held.")
+    return redirect("generations:job", pk=new_job.pk)
+
+
+@login_required
+@require_GET
+def job_remix(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Open the composer prefilled with this job's settings (the new job records this one as its parent)."""
+    job = selectors.job_for_user(request.user, pk, perm=Perm.GENERATE)
+    return redirect(f"{reverse('generations:compose', kwargs={'project_pk': job.project_id})}?remix={job.pk}")
+
+
+@login_required
+@require_GET
+def project_library(request: HttpRequest, project_pk: int) -> HttpResponse:
+    """htmx fragment: the project's video list (the same template the project page includes)."""
+    project = access.get_project_for_user(request.user, project_pk)
+    return render(request, "projects/_library.html", {"project": project})
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest, provider: str) -> HttpResponse:
+    """Inbound provider webhook: verified, then it only prompts a poll (``generations.services.webhooks``)."""
+    if provider not in ADAPTERS:
+        return JsonResponse({"detail": "unknown provider"}, status=404)
+    outcome = webhook_receive(provider=provider, body=request.body, headers=dict(request.headers))
+    return JsonResponse({"detail": outcome.detail}, status=outcome.status)

@@ -1,0 +1,129 @@
+"""Auto routing, the circuit breaker, and failover (only after a definite refusal, never after an ambiguous submit)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from billing.models import HoldState, RateCardCell
+from generations import routing
+from generations.models import AUTO, ProviderAccount
+from generations.providers.base import JobSpec, Mode
+from generations.services.jobs import generation_create
+from generations.states import State
+from tests.generations.helpers import accepted_for, creates_for
+from tests.generations.test_generation_lifecycle import request_for
+
+
+def spec(mode: Mode = Mode.TEXT_TO_VIDEO, **kwargs) -> JobSpec:
+    return JobSpec(job_id=uuid.uuid4(), mode=mode, prompt="a lake", aspect_ratio="16:9", **kwargs)
+
+
+@pytest.mark.django_db
+def test_auto_follows_the_static_preference_when_the_rate_card_has_no_costs():
+    decision = routing.choose_provider(spec=spec(), requested=AUTO)
+    assert decision.provider == "pixverse"
+    assert "static preference" in decision.reason
+
+
+@pytest.mark.django_db
+def test_auto_skips_providers_that_cannot_do_the_mode():
+    # DashScope has no C1 text-to-video; with PixVerse and WaveSpeed refused, HighwayAPI is what is left.
+    decision = routing.choose_provider(spec=spec(), requested=AUTO, exclude=["pixverse", "wavespeed"])
+    assert decision.provider == "highway"
+    assert "dashscope: unsupported" in decision.reason
+
+
+@pytest.mark.django_db
+def test_auto_picks_the_cheapest_provider_from_the_rate_card_cost_column():
+    RateCardCell.objects.filter(rate_card__is_active=True, resolution="720p", audio=False).update(
+        provider_costs={"pixverse": 9.0, "wavespeed": 10.0, "highway": 7.5}
+    )
+    decision = routing.choose_provider(spec=spec(resolution="720p"), requested=AUTO)
+    assert decision.provider == "highway"
+    assert "cheapest" in decision.reason
+
+
+@pytest.mark.django_db
+def test_open_circuit_is_skipped_then_half_opens(settings):
+    settings.GENERATIONS_CIRCUIT_THRESHOLD = 2
+    settings.GENERATIONS_CIRCUIT_COOLDOWN_SECONDS = 60
+    assert routing.record_failure("pixverse") is False
+    assert routing.record_failure("pixverse") is True
+    assert routing.circuit_is_open("pixverse")
+    assert routing.choose_provider(spec=spec(), requested=AUTO).provider == "wavespeed"
+    ProviderAccount.objects.filter(name="pixverse").update(open_until=None)  # cool-down over: half-open
+    assert not routing.circuit_is_open("pixverse")
+    assert routing.record_failure("pixverse") is True  # one more failure re-opens it
+    routing.record_success("pixverse")
+    assert ProviderAccount.objects.get(name="pixverse").consecutive_failures == 0
+
+
+@pytest.mark.django_db
+def test_a_pinned_provider_that_cannot_do_the_mode_is_refused():
+    with pytest.raises(routing.NoProviderAvailable):
+        routing.choose_provider(spec=spec(), requested="dashscope")
+
+
+def test_auto_fails_over_after_a_definite_refusal(pipeline, settings):
+    settings.PROVIDERS["pixverse"]["API_KEY"] = "invalid-key"  # 401: a definite, permanent refusal
+    job = generation_create(
+        user=pipeline.world.member,
+        project=pipeline.world.project,
+        request=request_for(pipeline, Mode.TEXT_TO_VIDEO, AUTO),
+    )
+    assert job.provider == "pixverse"
+    pipeline.worker.settle(job)
+    assert job.state == State.SUCCEEDED
+    assert job.provider == "wavespeed"
+    assert job.providers_refused == ["pixverse"]
+    assert "failover from pixverse" in job.routing_reason
+    assert accepted_for(pipeline.emulator, job) == 1
+
+
+def test_auto_fails_over_when_transient_failures_open_the_circuit(pipeline, settings):
+    settings.GENERATIONS_CIRCUIT_THRESHOLD = 1
+    pipeline.emulator.arm(provider="pixverse", fault="error500", on="create", times=1)
+    job = generation_create(
+        user=pipeline.world.member,
+        project=pipeline.world.project,
+        request=request_for(pipeline, Mode.TEXT_TO_VIDEO, AUTO),
+    )
+    pipeline.worker.settle(job)
+    assert job.state == State.SUCCEEDED
+    assert job.provider == "wavespeed"
+    assert routing.circuit_is_open("pixverse")
+
+
+def test_no_failover_after_an_ambiguous_submit(pipeline, settings):
+    pipeline.emulator.arm(provider="pixverse", fault="timeout", on="create", times=1)
+    job = generation_create(
+        user=pipeline.world.member,
+        project=pipeline.world.project,
+        request=request_for(pipeline, Mode.TEXT_TO_VIDEO, AUTO),
+    )
+    pipeline.worker.drain()
+    job.refresh_from_db()
+    assert job.state == State.UNKNOWN
+    assert job.provider == "pixverse"
+    assert job.providers_refused == []
+    assert creates_for(pipeline.emulator, job) == 1  # only PixVerse ever saw a create for this job
+    assert job.attempts.filter(is_create=True).values_list("provider", flat=True).distinct().get() == "pixverse"
+    job.hold.refresh_from_db()
+    assert job.hold.state == HoldState.OPEN
+
+
+def test_capacity_refusals_do_not_count_against_the_circuit(pipeline, settings):
+    settings.GENERATIONS_CIRCUIT_THRESHOLD = 1
+    pipeline.emulator.arm(provider="pixverse", fault="busy", on="create", times=1)
+    job = generation_create(
+        user=pipeline.world.member,
+        project=pipeline.world.project,
+        request=request_for(pipeline, Mode.TEXT_TO_VIDEO, AUTO),
+    )
+    pipeline.worker.drain()
+    job.refresh_from_db()
+    assert job.state == State.QUEUED
+    assert job.provider == "pixverse"  # 500044: back to the queue for PixVerse, no failover
+    assert not routing.circuit_is_open("pixverse")

@@ -1,0 +1,131 @@
+"""The pages: composer with a confirm step (exact price and balance after), the job page and its htmx status
+fragment, cancel/retry/remix, the project library — from the member's, the viewer's and the outsider's side."""
+
+from __future__ import annotations
+
+import re
+
+from django.urls import reverse
+
+from generations.models import GenerationJob
+from generations.states import State
+from tests.generations.helpers import balance
+
+
+def compose_data(pipeline, **overrides):
+    data = {
+        "mode": "i2v",
+        "prompt": "the cat blinks",
+        "image": str(pipeline.cat.pk),
+        "resolution": "540p",
+        "duration": "3",
+        "aspect_ratio": "16:9",
+        "provider": "auto",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_composer_shows_the_exact_price_before_confirming_then_creates(pipeline):
+    world = pipeline.world
+    client = world.client_for(world.member)
+    url = reverse("generations:compose", kwargs={"project_pk": world.project.pk})
+    page = client.get(url)
+    assert page.status_code == 200
+    for mode in ("i2v", "r2v", "t2v"):
+        assert f'value="{mode}"' in page.content.decode()
+    before = balance(world.member, world.team)
+
+    preview = client.post(url, compose_data(pipeline))
+    assert preview.status_code == 200
+    html = preview.content.decode()
+    assert "24 credits" in html  # 540p without audio: 8 credits/s × 3 s
+    assert f"Balance after: <strong>{before - 24}</strong>" in html
+    assert 'name="confirm"' in html
+    assert GenerationJob.objects.count() == 0
+    assert balance(world.member, world.team) == before
+
+    confirmed = client.post(url, {**compose_data(pipeline), "confirm": "1"})
+    job = GenerationJob.objects.get()
+    assert confirmed.status_code == 302 and confirmed.url == reverse("generations:job", kwargs={"pk": job.pk})
+    assert job.quoted_credits == 24 and balance(world.member, world.team) == before - 24
+
+    status = client.get(reverse("generations:job-status", kwargs={"pk": job.pk}))
+    assert 'hx-trigger="every 2s"' in status.content.decode()  # keeps polling while the job runs
+    pipeline.worker.settle(job)
+    assert job.state == State.SUCCEEDED
+    status = client.get(reverse("generations:job-status", kwargs={"pk": job.pk}))
+    body = status.content.decode()
+    assert "<video" in body and "hx-trigger" not in body
+    assert client.get(reverse("generations:job-status", kwargs={"pk": job.pk}) + "?format=json").json() == {
+        "id": str(job.pk),
+        "state": "succeeded",
+        "terminal": True,
+    }
+
+    project_page = client.get(reverse("projects:detail", kwargs={"pk": world.project.pk})).content.decode()
+    assert f'id="job-{job.pk}"' in project_page
+    video_src = re.search(r'<video[^>]*src="([^"]+)"', project_page).group(1)
+    video = client.get(video_src)
+    assert video.status_code == 200
+    assert b"".join(video.streaming_content)[4:8] == b"ftyp"
+    assert "Download" in project_page
+
+
+def test_composer_errors_land_on_their_fields(pipeline):
+    world = pipeline.world
+    client = world.client_for(world.member)
+    url = reverse("generations:compose", kwargs={"project_pk": world.project.pk})
+    response = client.post(
+        url, compose_data(pipeline, mode="r2v", prompt="@dog runs", image="", ref_asset_1=str(pipeline.cat.pk))
+    )
+    assert response.status_code == 400
+    assert "does not match any reference" in response.content.decode()
+    assert GenerationJob.objects.count() == 0
+
+
+def test_live_quote_fragment(pipeline):
+    world = pipeline.world
+    client = world.client_for(world.member)
+    response = client.post(
+        reverse("generations:quote", kwargs={"project_pk": world.project.pk}),
+        compose_data(pipeline, generate_audio_switch="on"),
+    )
+    assert response.status_code == 200
+    assert "30 credits" in response.content.decode()  # 540p with audio: 10 credits/s × 3 s
+
+
+def test_viewer_cannot_compose_and_outsider_cannot_see(pipeline):
+    world = pipeline.world
+    url = reverse("generations:compose", kwargs={"project_pk": world.project.pk})
+    assert world.client_for(world.viewer).get(url).status_code == 403
+    assert world.client_for(world.outsider).get(url).status_code == 404
+    member = world.client_for(world.member)
+    member.post(url, {**compose_data(pipeline), "confirm": "1"})
+    job = GenerationJob.objects.get()
+    outsider = world.client_for(world.outsider)
+    for name in ("generations:job", "generations:job-status", "generations:remix"):
+        assert outsider.get(reverse(name, kwargs={"pk": job.pk})).status_code == 404
+    assert outsider.post(reverse("generations:cancel", kwargs={"pk": job.pk})).status_code == 404
+    assert world.client_for(world.viewer).get(reverse("generations:job", kwargs={"pk": job.pk})).status_code == 200
+    assert world.client_for(world.viewer).post(reverse("generations:cancel", kwargs={"pk": job.pk})).status_code == 403
+
+
+def test_cancel_retry_and_remix_pages(pipeline):
+    world = pipeline.world
+    client = world.client_for(world.member)
+    client.post(
+        reverse("generations:compose", kwargs={"project_pk": world.project.pk}),
+        {**compose_data(pipeline), "confirm": "1"},
+    )
+    job = GenerationJob.objects.get()
+    response = client.post(reverse("generations:cancel", kwargs={"pk": job.pk}), follow=True)
+    assert "Canceled" in response.content.decode()
+    job.refresh_from_db()
+    assert job.state == State.CANCELED
+    retry = client.post(reverse("generations:retry", kwargs={"pk": job.pk}))
+    again = GenerationJob.objects.exclude(pk=job.pk).get()
+    assert retry.url == reverse("generations:job", kwargs={"pk": again.pk}) and again.parent_id == job.pk
+    remix = client.get(reverse("generations:remix", kwargs={"pk": job.pk}), follow=True)
+    html = remix.content.decode()
+    assert f'value="{job.pk}"' in html and "the cat blinks" in html
