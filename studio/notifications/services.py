@@ -23,7 +23,12 @@ def notify(*, user: User, kind: str, message: str, url: str = "", key: str = "",
         return False
     if email:
         transaction.on_commit(
-            lambda: send_mail(subject=f"[Studio] {message[:80]}", message=message, from_email=None,
-                              recipient_list=[user.email], fail_silently=True)
+            lambda: send_mail(
+                subject=f"[Studio] {message[:80]}",
+                message=message,
+                from_email=None,
+                recipient_list=[user.email],
+                fail_silently=True,
+            )
         )
     return True

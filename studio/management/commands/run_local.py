@@ -37,14 +37,31 @@ class Command(BaseCommand):
         celery = [python, "-m", "celery", "-A", "studio"]
         commands: dict[str, list[str]] = {
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
-            "worker": [*celery, "worker", "-Q", "default,submit,poll,finalize", "-c", "2", "-l", "INFO",
-                       "--without-gossip", "--without-mingle"],
+            "worker": [
+                *celery,
+                "worker",
+                "-Q",
+                "default,submit,poll,finalize",
+                "-c",
+                "2",
+                "-l",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
             "beat": [*celery, "beat", "-l", "INFO", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
         if not no_emulators:
             emulator = settings.EMULATOR_URL.rsplit(":", 1)
-            commands["emulators"] = [python, "manage.py", "emulate_providers", "--host", "127.0.0.1",
-                                     "--port", emulator[-1] if len(emulator) == 2 else "8765"]
+            commands["emulators"] = [
+                python,
+                "manage.py",
+                "emulate_providers",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                emulator[-1] if len(emulator) == 2 else "8765",
+            ]
         for folder in ("broker/queue", "broker/processed", "media", "cache"):
             (settings.VAR_DIR / folder).mkdir(parents=True, exist_ok=True)
 
@@ -56,10 +73,12 @@ class Command(BaseCommand):
             )
             threading.Thread(target=_pump, args=(name, children[name].stdout), daemon=True).start()
 
-        self.stdout.write(self.style.SUCCESS(
-            f"\nStudio is starting on http://{host}:{port}/  (Ctrl-C stops everything)\n"
-            f"Demo login: demo@studio.local / demo-studio-1\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nStudio is starting on http://{host}:{port}/  (Ctrl-C stops everything)\n"
+                f"Demo login: demo@studio.local / demo-studio-1\n"
+            )
+        )
         stopping = threading.Event()
 
         def _stop(*_: object) -> None:
