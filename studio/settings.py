@@ -332,6 +332,7 @@ for _name, _real in _REAL_BASE_URLS.items():
         "ENABLED": env_bool(f"{_prefix}_ENABLED", True),
     }
 PROVIDER_HTTP_TIMEOUT = env_float("PROVIDER_HTTP_TIMEOUT", 30.0)
+DASHSCOPE_STATUS_QPS = env_int("DASHSCOPE_STATUS_QPS", 20, min_value=1)  # DashScope: 20 task queries/s per account
 PIXVERSE_WEBHOOK_VERIFY = env_bool("PIXVERSE_WEBHOOK_VERIFY", True)
 # Hosts the SSRF guard lets through although they resolve to private/loopback addresses: the emulators, when used.
 SSRF_ALLOWED_HOSTS = env_list("SSRF_ALLOWED_HOSTS", [])

@@ -45,3 +45,56 @@ def test_parse_database_url_sqlite_and_unknown_scheme() -> None:
     assert parse_database_url("sqlite:////srv/db/x.sqlite3")["NAME"] == "/srv/db/x.sqlite3"
     with pytest.raises(ImproperlyConfigured, match="mysql"):
         parse_database_url("mysql://root@localhost/db")
+
+
+def test_env_float_parses_and_refuses_loudly() -> None:
+    from studio.env import env_float
+
+    assert env_float("F", 1.5, environ={}) == 1.5
+    assert env_float("F", 1.5, environ={"F": "2.25"}) == 2.25
+    with pytest.raises(ImproperlyConfigured, match="F='fast' is not a number"):
+        env_float("F", 1.5, environ={"F": "fast"})
+
+
+def _settings_in_a_fresh_interpreter(tmp_path, code: str, **env: str):  # type: ignore[no-untyped-def]
+    """Import studio.settings (not tests.settings) with exactly ``env`` on top of a minimal environment."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "SYSTEMROOT"}}
+    base.update(DJANGO_SETTINGS_MODULE="studio.settings", STUDIO_VAR_DIR=str(tmp_path), **env)
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); from django.conf import settings; {code}"],
+        cwd=root,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_secret_key_is_required_unless_debug(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    refused = _settings_in_a_fresh_interpreter(tmp_path, "print(settings.SECRET_KEY)")
+    assert refused.returncode != 0 and "SECRET_KEY must be set" in refused.stderr
+    dev = _settings_in_a_fresh_interpreter(tmp_path, "print(settings.SECRET_KEY)", DEBUG="1")
+    assert dev.returncode == 0 and dev.stdout.strip().startswith("dev-only")
+
+
+def test_a_malformed_env_value_stops_startup(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = _settings_in_a_fresh_interpreter(tmp_path, "print(settings.DEBUG)", SECRET_KEY="k", DEBUG="maybe")
+    assert result.returncode != 0 and "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_email_is_console_by_default_and_smtp_when_email_host_is_set(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    show = "print(settings.EMAIL_BACKEND, getattr(settings, 'EMAIL_HOST', ''), getattr(settings, 'EMAIL_PORT', ''))"
+    console = _settings_in_a_fresh_interpreter(tmp_path, show, SECRET_KEY="k")
+    assert console.returncode == 0, console.stderr
+    assert console.stdout.split()[0] == "django.core.mail.backends.console.EmailBackend"
+    smtp = _settings_in_a_fresh_interpreter(
+        tmp_path, show, SECRET_KEY="k", EMAIL_HOST="smtp.example.com", EMAIL_PORT="2525"
+    )
+    assert smtp.returncode == 0, smtp.stderr
+    assert smtp.stdout.split() == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", "2525"]

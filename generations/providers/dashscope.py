@@ -8,6 +8,8 @@ Quirks handled here:
 - ``UNKNOWN`` (task id older than 24 h) → EXPIRED. An UNKNOWN for a young id is possible in theory [I]; the pipeline
   knows the job's age and can reconcile instead.
 - ``DataInspectionFailed`` (HTTP 400 at create, or a FAILED task code) → ModerationError / MODERATED.
+- At most 20 status queries per second per account: ``poll`` claims from a ``RequestBudget`` shared through the
+  cache by every worker, and past it raises ``RateLimitedError`` (retry_after < 1 s) without sending.
 - Cancel works only while PENDING: any other state answers 4xx, which we read as "too late" (False).
 
 Decisions on documented gaps:
@@ -35,6 +37,7 @@ from generations.providers.base import (
     SubmitResult,
     check_capabilities,
 )
+from generations.providers.budget import RequestBudget
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO, output_dimensions
 from generations.providers.errors import (
     AmbiguousSubmitError,
@@ -53,6 +56,8 @@ MODELS: dict[Mode, str] = {
 }
 T2V_MODEL: str | None = None  # gap: no C1 t2v model name is documented (see the module docstring)
 MODERATION_CODE = "DataInspectionFailed"
+#: DashScope's documented query limit per account (providers.md §3); ``settings.DASHSCOPE_STATUS_QPS`` overrides.
+STATUS_QUERIES_PER_SECOND = 20
 
 #: DashScope ``output.task_status`` → normalized state [D]; SUSPENDED is from the SDK [T].
 STATUS_MAP: dict[str, ProviderState] = {
@@ -158,8 +163,15 @@ class DashScopeAdapter(ProviderAdapter):
             raw_status=status,
         )
 
+    def status_budget(self) -> RequestBudget:
+        """The account's status-query budget, shared by every process through the cache."""
+        from django.conf import settings
+
+        limit = int(getattr(settings, "DASHSCOPE_STATUS_QPS", STATUS_QUERIES_PER_SECOND))
+        return RequestBudget(provider=self.name, api_key=self.config.api_key, limit=limit, what="status queries")
+
     def poll(self, provider_job_id: str) -> PollResult:
-        answer = self._http.request("GET", f"/tasks/{provider_job_id}")
+        answer = self._http.request("GET", f"/tasks/{provider_job_id}", budget=self.status_budget())
         return parse_task(expect_mapping(answer.data, what="response", provider=self.name), provider=self.name)
 
     def cancel(self, provider_job_id: str) -> bool:

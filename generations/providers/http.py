@@ -10,6 +10,8 @@ What the seam guarantees, so adapters only build payloads and parse answers:
   means the gateway did not hear the provider's answer — the create may have gone through behind it.
 - Other non-2xx → ``PermanentError`` unless the adapter's ``map_error`` hook says otherwise.
 - A 2xx body that is not JSON → ``MalformedResponseError``, or ``AmbiguousSubmitError`` on a create.
+- A request given a ``RequestBudget`` (``generations.providers.budget``: DashScope's 20 status queries/s per account)
+  claims from it first; past the budget it raises ``RateLimitedError`` with ``retry_after`` without sending.
 - Create requests carry ``Idempotency-Key: <job uuid>``; a create without one is a programming error.
 - Every exchange is logged (method, path, status, latency; never headers) and reported to the callbacks installed
   with ``record_exchanges`` as an ``Exchange`` — the pipeline stores those as attempt rows. No secrets in either.
@@ -32,6 +34,7 @@ from typing import IO, Any
 import httpx
 
 from generations.providers import ssrf
+from generations.providers.budget import RequestBudget
 from generations.providers.errors import (
     AmbiguousSubmitError,
     MalformedResponseError,
@@ -256,10 +259,16 @@ class ProviderHttp:
         headers: Mapping[str, str] | None = None,
         is_create: bool = False,
         idempotency_key: str = "",
+        budget: RequestBudget | None = None,
     ) -> HttpAnswer:
-        """Send one request; return the 2xx answer with its JSON parsed, or raise per the module rules."""
+        """Send one request; return the 2xx answer with its JSON parsed, or raise per the module rules.
+
+        With ``budget``, one unit of it is claimed first; past the budget ``RateLimitedError`` is raised and nothing
+        is sent (so no exchange is recorded)."""
         if is_create and not idempotency_key:
             raise ValueError("a create request needs an idempotency key (the job UUID)")
+        if budget is not None:
+            budget.acquire()
         all_headers = {**self.headers, **(headers or {})}
         if idempotency_key:
             all_headers["Idempotency-Key"] = idempotency_key

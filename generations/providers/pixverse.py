@@ -6,7 +6,9 @@ Quirks handled here:
 - Errors arrive inside HTTP 200 as ``{"ErrCode": n, "ErrMsg": ...}``: 400xxx → PermanentError, 500044 →
   ConcurrencyFullError, moderation-ish messages → ModerationError, other 5xxxxx → TransientError.
 - int64 ids (``video_id``, ``img_id``) are kept as decimal strings in our dataclasses.
-- Images are uploaded first (``/image/upload`` → ``img_id``); ``ImageInput.provider_ref`` caches that id.
+- Images are uploaded first (``/image/upload`` → ``img_id``), once per image and account: ``ImageInput.provider_ref``
+  when the caller has the id, else the shared upload cache (``generations.providers.uploads``). A create refused
+  with 400017 while it used cached ids forgets them and raises TransientError, so the retry uploads afresh.
 - Status 2 (reported as "failed" by one third-party note) is deliberately *not* mapped: it raises UnknownStatusError
   so a job is never failed (and its hold released) on an unconfirmed reading.
 """
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, ClassVar
 
+from generations.providers import uploads
 from generations.providers.base import (
     Capabilities,
     ImageInput,
@@ -46,6 +49,8 @@ from generations.providers.http import HttpAnswer, ProviderHttp, expect_mapping,
 
 MODEL = "c1"
 CONCURRENCY_FULL = 500044
+#: "Invalid parameter" — what a create answers for an img_id the account no longer knows.
+STALE_IMAGE_CODE = "400017"
 
 #: PixVerse ``Resp.status`` → normalized state. 1/5/7/8 [D]; 6 deleted, 9 queued, 10 processing [T].
 STATUS_MAP: dict[int, ProviderState] = {
@@ -154,9 +159,22 @@ class PixVerseAdapter(ProviderAdapter):
             )
 
     def upload_image(self, image: ImageInput) -> str:
-        """Return the image's ``img_id`` (as text), uploading it unless ``provider_ref`` already holds one."""
+        """Return the image's ``img_id`` (as text): ``provider_ref``, else the cached id, else a fresh upload."""
         if image.provider_ref:
             return image.provider_ref
+        handle, from_cache = uploads.upload_once(
+            provider=self.name, api_key=self.config.api_key, sha256=image.sha256, upload=lambda: self._upload(image)
+        )
+        if from_cache:
+            self._cached_shas.add(image.sha256)
+        return handle
+
+    @cached_property
+    def _cached_shas(self) -> set[str]:
+        """SHA-256s whose img_id this adapter took from the upload cache (forgotten if a create refuses them)."""
+        return set()
+
+    def _upload(self, image: ImageInput) -> str:
         if image.content is not None:
             resp, _ = self._call(
                 "POST", "/image/upload", files={"image": (image.filename, image.content, image.content_type)}
@@ -202,10 +220,23 @@ class PixVerseAdapter(ProviderAdapter):
     def submit(self, spec: JobSpec) -> SubmitResult:
         """One create; ``trace_id`` is the ``Ai-trace-id`` sent with it. Uploads happen before and are not paid."""
         self.check_supported(spec)
+        self._cached_shas.clear()
         body = self.build_body(spec)
-        resp, trace_id = self._call(
-            "POST", CREATE_PATHS[spec.mode], json=body, is_create=True, idempotency_key=str(spec.job_id)
-        )
+        try:
+            resp, trace_id = self._call(
+                "POST", CREATE_PATHS[spec.mode], json=body, is_create=True, idempotency_key=str(spec.job_id)
+            )
+        except PermanentError as exc:
+            if isinstance(exc, ModerationError) or exc.code != STALE_IMAGE_CODE or not self._cached_shas:
+                raise
+            for sha256 in self._cached_shas:
+                uploads.forget(provider=self.name, api_key=self.config.api_key, sha256=sha256)
+            raise TransientError(
+                f"{exc.message} (a cached img_id may be stale; it was forgotten, retry uploads afresh)",
+                provider=self.name,
+                code=exc.code,
+                http_status=exc.http_status,
+            ) from exc
         try:
             video_id = expect_str(resp, "video_id", what="create Resp", provider=self.name)
         except MalformedResponseError as exc:

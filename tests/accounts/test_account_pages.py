@@ -80,3 +80,17 @@ def test_password_reset_by_email(client: Client) -> None:
     fresh = Client()
     response = fresh.post(reverse("account_login"), {"login": "forgot@example.com", "password": "brand-new-pass-42"})
     assert response.status_code == 302 and response["Location"] == reverse("dashboard")
+
+
+@pytest.mark.django_db
+def test_allauths_login_rate_limit_is_on(client: Client) -> None:
+    """settings.ACCOUNT_RATE_LIMITS["login_failed"] = 5 per 5 minutes per account: the 6th try is refused even with
+    the right password, so guessing is throttled."""
+    UserFactory(email="target@example.com")
+    for _ in range(5):
+        response = client.post(reverse("account_login"), {"login": "target@example.com", "password": "wrong"})
+        assert response.status_code == 200 and "not correct" in response.content.decode()
+    response = client.post(reverse("account_login"), {"login": "target@example.com", "password": PASSWORD})
+    assert response.status_code != 302, "a correct password after 5 failures must still be throttled"
+    assert "Too many failed login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session

@@ -279,3 +279,35 @@ def test_an_outsider_cannot_pin_to_another_teams_project(world: World) -> None:
     )
     assert response.status_code == 400
     assert not Asset.objects.exists()
+
+
+def test_an_oversized_file_is_cut_off_while_streaming_not_after_buffering(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size handler stops the file mid-stream: the handlers after it (the temporary file) never receive more
+    than the limit plus one chunk, and the service never sees the file at all."""
+    from django.conf import settings
+    from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+    received: dict[str, int] = {}
+    real_receive = TemporaryFileUploadHandler.receive_data_chunk
+
+    def counting(self: TemporaryFileUploadHandler, raw_data: bytes, start: int) -> bytes | None:
+        received[self.file_name or ""] = received.get(self.file_name or "", 0) + len(raw_data)
+        return real_receive(self, raw_data, start)
+
+    monkeypatch.setattr(TemporaryFileUploadHandler, "receive_data_chunk", counting)
+    seen_by_service: list[str] = []
+    real_upload = services.asset_upload
+
+    def spy(**kwargs: object) -> services.UploadOutcome:
+        seen_by_service.append(str(kwargs.get("filename")))
+        return real_upload(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services, "asset_upload", spy)
+    huge = b"\x89PNG\r\n\x1a\n" + b"\0" * (25 * 1024 * 1024)
+    response = world.client_for(world.member).post(UPLOAD, {"files": [upload("huge.png", huge)]})
+    assert "under 20 MB" in response.content.decode()
+    assert received.get("huge.png", 0) <= settings.ASSET_MAX_BYTES + 64 * 1024 * 4
+    assert "huge.png" not in seen_by_service
+    assert not Asset.objects.exists()
