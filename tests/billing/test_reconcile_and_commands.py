@@ -82,6 +82,18 @@ def test_seed_demo_grants_demo_credits_once(settings: Any) -> None:
     assert personal_wallet(user=user).balance == 1234
 
 
+def test_seed_demo_grants_credits_to_a_demo_user_made_before_billing(settings: Any) -> None:
+    """A var/ database from before billing existed has the demo user but no grant: the next run grants once."""
+    from studio.accounts.services import user_create
+
+    settings.DEMO_CREDITS = 500
+    user = user_create(email="demo@studio.local", password="x-long-password", verified=True)
+    assert personal_wallet(user=user).balance == 0
+    call_command("seed_demo", "--quiet")
+    call_command("seed_demo", "--quiet")
+    assert personal_wallet(user=user).balance == 500
+
+
 def test_admin_editing_rate_card_creates_new_version(admin_client: Any) -> None:
     card = active_rate_card()
     data = {"note": "cheaper 360p"}
@@ -127,3 +139,24 @@ def test_admin_pages_render(admin_client: Any) -> None:
         assert admin_client.get(f"/admin/billing/{model}/").status_code == 200, model
     assert admin_client.get("/admin/billing/ratecard/add/").status_code == 200
     assert admin_client.get("/admin/billing/ledgerentry/add/").status_code == 403
+
+
+def test_beat_runs_reconcile_ledger_and_the_task_is_registered() -> None:
+    from studio.celery import app
+
+    entries = [entry for entry in app.conf.beat_schedule.values() if entry["task"] == "billing.tasks.reconcile_ledger"]
+    assert len(entries) == 1
+    assert "billing.tasks.reconcile_ledger" in app.tasks
+
+
+def test_staff_reconcile_page_shows_the_problems_and_fixes_nothing(client: Any) -> None:
+    wallet = funded_wallet(100)
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    assert "All consistent." in client.get("/billing/staff/reconcile/").content.decode()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE billing_wallet SET balance = 90 WHERE id = %s", [wallet.pk])
+    page = client.get("/billing/staff/reconcile/").content.decode()
+    assert "cached balance 90, entries say 100." in page
+    assert "All consistent." not in page
+    assert Wallet.objects.get(pk=wallet.pk).balance == 90

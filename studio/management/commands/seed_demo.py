@@ -23,7 +23,6 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args: object, quiet: bool = False, **options: object) -> None:
         user = User.objects.filter(email=DEMO_EMAIL).first()
-        created = user is None
         if user is None:
             user = user_create(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo", verified=True)
             user.is_staff = True
@@ -34,8 +33,9 @@ class Command(BaseCommand):
             Project.objects.create(
                 team=team, name="First project", created_by=user, description="A place for your first videos."
             )
-        if created:
-            self._grant_demo_credits(user)
+        # Every run, not only the first: the grant is idempotent on its key, and a demo user created before
+        # billing existed (or whose grant failed) still gets its credits exactly once.
+        self._grant_demo_credits(user)
         if not quiet:
             self.stdout.write(
                 self.style.SUCCESS(
