@@ -117,6 +117,8 @@ def test_make_run_serves_login_demo_reaches_dashboard_and_ctrl_c_stops_all(tmp_p
     assert process.returncode == 0, output.decode(errors="replace")[-3000:]
     text = output.decode(errors="replace")
     assert "Stopped." in text
+    assert "Warm shutdown" in text  # the worker finished its tasks instead of being killed mid-job
+    assert "exited with 'signal" not in text, "Ctrl-C killed Celery pool processes instead of stopping them"
     for name in ("web", "worker", "beat", "emulators"):
         assert re.search(rf"^\s*{name} \|", text, re.MULTILINE), f"{name} produced no output:\n{text[-3000:]}"
     with pytest.raises(httpx.TransportError):

@@ -6,6 +6,7 @@ so running it again keeps everything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -95,14 +96,16 @@ class Command(BaseCommand):
                         break
                 stopping.wait(0.5)
         finally:
+            # SIGTERM to each main process only: Celery then shuts its pool down warmly (a signal to the whole
+            # group would kill the pool children under it). Whatever is left after the grace period is killed.
             for child in children.values():
                 if child.poll() is None:
-                    os.killpg(child.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
+                    child.terminate()
+            deadline = time.monotonic() + 15
             for child in children.values():
                 remaining = max(0.1, deadline - time.monotonic())
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     child.wait(timeout=remaining)
-                except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(child.pid, signal.SIGKILL)
             self.stdout.write("Stopped.")
