@@ -8,11 +8,14 @@ presigns its own URLs; with local storage ``serve_signed_file`` checks our signa
 from __future__ import annotations
 
 import mimetypes
+import re
+from collections.abc import Iterator
+from typing import IO
 
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -48,18 +51,75 @@ def read_signed_token(token: str) -> tuple[str, str]:
     return str(data["n"]), str(data.get("d") or "")
 
 
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_CHUNK = 64 * 1024
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """The one byte range of a ``Range: bytes=a-b`` header as (first, last), or None when it cannot be served.
+
+    Browsers seek in a video (and Safari plays MP4 at all) only with range requests; multi-range requests are rare
+    enough to answer with the whole file.
+    """
+    match = _RANGE.match(header.strip())
+    if not match or size == 0:
+        return None
+    first_text, last_text = match.groups()
+    if first_text == "":
+        if last_text == "":
+            return None
+        length = int(last_text)
+        return (max(0, size - length), size - 1) if length else None
+    first = int(first_text)
+    last = min(int(last_text), size - 1) if last_text else size - 1
+    return (first, last) if first <= last and first < size else None
+
+
+def _iter_slice(handle: IO[bytes], first: int, last: int) -> Iterator[bytes]:
+    try:
+        handle.seek(first)
+        remaining = last - first + 1
+        while remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
 @require_GET
-def serve_signed_file(request: HttpRequest, token: str) -> FileResponse:
+def serve_signed_file(request: HttpRequest, token: str) -> HttpResponse | StreamingHttpResponse:
     name, download_as = read_signed_token(token)
     if not default_storage.exists(name):
         raise Http404("This file no longer exists.")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    response = FileResponse(
-        default_storage.open(name, "rb"),
-        content_type=content_type,
-        as_attachment=bool(download_as),
-        filename=download_as,
-    )
+    size = default_storage.size(name)
+    requested = request.headers.get("Range", "")
+    if requested:
+        byte_range = _parse_range(requested, size)
+        if byte_range is None:
+            refused = HttpResponse(status=416)
+            refused["Content-Range"] = f"bytes */{size}"
+            return refused
+        first, last = byte_range
+        partial = StreamingHttpResponse(
+            _iter_slice(default_storage.open(name, "rb"), first, last), status=206, content_type=content_type
+        )
+        partial["Content-Range"] = f"bytes {first}-{last}/{size}"
+        partial["Content-Length"] = str(last - first + 1)
+        response: HttpResponse | StreamingHttpResponse = partial
+    else:
+        response = FileResponse(
+            default_storage.open(name, "rb"),
+            content_type=content_type,
+            as_attachment=bool(download_as),
+            filename=download_as,
+        )
+    if download_as and requested:
+        response["Content-Disposition"] = f'attachment; filename="{download_as}"'
+    response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=300"
     response["X-Content-Type-Options"] = "nosniff"
     return response

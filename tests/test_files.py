@@ -45,3 +45,25 @@ def test_an_expired_token_is_404(client: Client, stored_name: str, settings, mon
 def test_absolute_urls_use_the_public_base_url(stored_name: str, settings) -> None:
     settings.PUBLIC_BASE_URL = "https://studio.example.com"
     assert signed_url(stored_name, absolute=True).startswith("https://studio.example.com/files/")
+
+
+def test_range_requests_return_the_asked_bytes(client: Client, stored_name: str) -> None:
+    """Video seeking (and Safari's MP4 playback) needs byte ranges."""
+    url = signed_url(stored_name)
+    whole = client.get(url)
+    assert whole["Accept-Ranges"] == "bytes"
+    part = client.get(url, headers={"Range": "bytes=7-12"})
+    assert part.status_code == 206
+    assert part["Content-Range"] == "bytes 7-12/13"
+    assert part["Content-Length"] == "6"
+    assert b"".join(part.streaming_content) == b"studio"
+    tail = client.get(url, headers={"Range": "bytes=-6"})
+    assert b"".join(tail.streaming_content) == b"studio"
+    open_ended = client.get(url, headers={"Range": "bytes=7-"})
+    assert b"".join(open_ended.streaming_content) == b"studio"
+
+
+def test_an_unsatisfiable_range_is_416(client: Client, stored_name: str) -> None:
+    response = client.get(signed_url(stored_name), headers={"Range": "bytes=50-60"})
+    assert response.status_code == 416
+    assert response["Content-Range"] == "bytes */13"
