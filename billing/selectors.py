@@ -45,12 +45,16 @@ class UsageRow:
 
 def usage_rows(*, team: Team, user: User | None = None) -> list[UsageRow]:
     """Captured spending in ``team`` by month, user, project, resolution, audio and provider (newest month first).
-    With ``user``, only theirs. Derived from the holds' structured usage columns (the ledger's capture metadata)."""
+    With ``user``, only theirs. Derived from the holds' structured usage columns (the ledger's capture metadata).
+
+    The month is the capture's (``resolved_at``, UTC): a job held on the 31st and finished on the 1st is usage of the
+    1st's month, when the credits were charged. (Caps and budgets count a hold in the month it was *made*, because
+    the hold is what reserves them; see ``wallets.pool_spent_this_month``.)"""
     holds = Hold.objects.filter(team=team, state=HoldState.CAPTURED)
     if user is not None:
         holds = holds.filter(user=user)
     grouped = (
-        holds.annotate(month=TruncMonth("created_at"))
+        holds.annotate(month=TruncMonth("resolved_at"))
         .values("month", "user__email", "project_id", "resolution", "audio", "provider")
         .annotate(jobs=Count("pk"), seconds=Sum("billed_seconds"), credits=Sum("captured_amount"))
         .order_by("-month", "user__email", "project_id", "resolution", "audio", "provider")

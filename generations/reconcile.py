@@ -1,9 +1,18 @@
 """The reconciler (beat, every minute): finds jobs the event-driven path lost and puts them back on track.
 
 Each check is a compare-and-set or an idempotent re-enqueue, so overlapping runs (or a run racing a worker) are
-harmless. What it never does: resubmit a create. ``unknown`` jobs are resolved by asking the provider when the
-adapter can look a job up by our idempotency key (``find_by_idempotency_key``; none of the four APIs offers that
-today), otherwise failed and released after ``unknown_grace_seconds``.
+harmless. What it never does: resubmit a create.
+
+``unknown`` jobs (a create was sent, no provider id came back) — the policy:
+1. Ask the provider (``ProviderAdapter.find_created``). Only DashScope can be asked: its task list, filtered by model
+   and a time window around the send, matched on the prompt. None of the four APIs can look a job up by our
+   idempotency key, and PixVerse, WaveSpeed and HighwayAPI list nothing, so for them the answer is "cannot tell".
+2. Exactly one candidate that no other job of ours claims, and no other ``unknown`` job that could be its twin (same
+   provider, mode and prompt, sent within the same window) → ``submitted``, and polling takes over.
+   Anything else is not a match: several candidates, or a lookup that failed, never resolve a job by guesswork.
+3. Not resolved after ``unknown_grace_seconds`` → ``failed`` with the hold released: the user is never charged for a
+   video we cannot confirm. If the provider did create (and bill) it, that cost is the studio's, and the output is
+   never fetched. A lookup that keeps failing only stops us waiting at the provider's horizon (24 h).
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from generations.services import config, enqueue
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
 from generations.services.poll import expire_job, restart_poll_chain
+from generations.services.specs import MissingInput, spec_for_job
+from generations.services.submit import mark_unknown
 from generations.slots import dispatch_queued
 from generations.states import AT_PROVIDER, TERMINAL, State, transition
 
@@ -83,18 +94,18 @@ def _stuck_submits(report: ReconcileReport, *, stuck: datetime) -> None:
             # The submit task was lost before it claimed the send: sending is still safe (the claim guards it).
             enqueue.submit(job.pk)
             report.submits_resent.append(str(job.pk))
-        elif job.submit_sent_at < stuck and transition(
+        elif job.submit_sent_at < stuck and mark_unknown(
             job,
-            to=State.UNKNOWN,
-            from_states=[State.SUBMITTING],
+            code="interrupted_submit",
+            detail="",
             note="submit interrupted after the send was claimed; reconcile, never resend",
-            error_code="interrupted_submit",
         ):
             report.interrupted_submits.append(str(job.pk))
 
 
 def _unknown_jobs(report: ReconcileReport, *, now: datetime) -> None:
     grace = now - timedelta(seconds=config.unknown_grace_seconds())
+    horizon = now - timedelta(seconds=config.provider_horizon_seconds())
     for job in GenerationJob.objects.filter(state=State.UNKNOWN):
         provider_job_id = job.provider_job_id or _look_up(job)
         if provider_job_id:
@@ -105,10 +116,17 @@ def _unknown_jobs(report: ReconcileReport, *, now: datetime) -> None:
                 note=f"the provider knows the job as {provider_job_id}",
                 provider_job_id=provider_job_id,
                 submitted_at=job.submit_sent_at or now,
+                next_poll_at=now,
+                error_code="",
+                error_message="",
             ):
                 restart_poll_chain(job)
                 report.unknown_resolved.append(str(job.pk))
-        elif (job.submit_sent_at or job.updated_at) < grace and finish_job(
+            continue
+        since = job.submit_sent_at or job.updated_at
+        if provider_job_id is None and since >= horizon:
+            continue  # the provider could not be asked this time; ask again next run
+        if since < grace and finish_job(
             job,
             to=State.FAILED,
             from_states=[State.UNKNOWN],
@@ -122,18 +140,52 @@ def _unknown_jobs(report: ReconcileReport, *, now: datetime) -> None:
             report.unknown_failed.append(str(job.pk))
 
 
-def _look_up(job: GenerationJob) -> str:
+#: Two ``unknown`` jobs sent this close together with the same prompt cannot be told apart by a provider's list.
+TWIN_WINDOW = timedelta(minutes=15)
+
+
+def _look_up(job: GenerationJob) -> str | None:
+    """The provider's id for ``job``'s ambiguous create: "" when the provider has no match or cannot be asked;
+    ``None`` when asking failed (try again later). Never resolves an ambiguous answer (module docstring)."""
+    if job.submit_sent_at is None:
+        return ""
     adapter = get_adapter(job.provider)
-    finder = getattr(adapter, "find_by_idempotency_key", None)
-    if finder is None:
-        return ""
     try:
+        spec = spec_for_job(job)
         with recording(job.pk):
-            found = finder(str(job.pk))
-    except ProviderError as exc:
-        logger.warning("job %s: lookup by idempotency key failed: %s", job.pk, exc)
+            candidates = adapter.find_created(spec, sent_at=job.submit_sent_at)
+    except MissingInput:
         return ""
-    return str(found or "")
+    except ProviderError as exc:
+        logger.warning("job %s: looking up its create at %s failed: %s", job.pk, job.provider, exc)
+        return None
+    if candidates is None:
+        return ""  # this provider cannot be asked
+    claimed = set(
+        GenerationJob.objects.filter(provider=job.provider, provider_job_id__in=candidates).values_list(
+            "provider_job_id", flat=True
+        )
+    )
+    free = [candidate for candidate in candidates if candidate not in claimed]
+    twins = (
+        GenerationJob.objects.filter(
+            provider=job.provider,
+            state=State.UNKNOWN,
+            mode=job.mode,
+            prompt=job.prompt,
+            submit_sent_at__gte=job.submit_sent_at - TWIN_WINDOW,
+            submit_sent_at__lte=job.submit_sent_at + TWIN_WINDOW,
+        )
+        .exclude(pk=job.pk)
+        .exists()
+    )
+    if len(free) == 1 and not twins:
+        return free[0]
+    if free:
+        logger.warning(
+            "job %s: %d possible creates at %s (twins: %s); not guessing", job.pk, len(free), job.provider, twins
+        )
+    return ""
 
 
 def _past_horizon(report: ReconcileReport, *, now: datetime) -> None:

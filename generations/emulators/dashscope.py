@@ -7,7 +7,8 @@
   not exist or are older than ``dashscope_task_ttl_seconds`` (24 h). At most ``dashscope_query_qps`` (20) task
   queries per second per account, then 429 Throttling.
 - ``POST /api/v1/tasks/{task_id}/cancel``: PENDING only (else 400 UnsupportedOperation).
-- ``GET /api/v1/tasks``: a simple listing.
+- ``GET /api/v1/tasks``: the task list, filtered by ``start_time``/``end_time`` (``YYYYMMDDhhmmss``, Beijing time
+  [I]), ``model_name`` and ``status``, paged by ``page_no``/``page_size``; rows are the query's ``output``.
 
 Models: ``pixverse/pixverse-{c1,v6,v5.6}-it2v`` (``parameters.resolution`` uppercase ``720P``; ``input.media`` holds one
 ``image_url`` — if several are sent the LAST is used, as documented), ``pixverse/pixverse-{c1,v5.6}-r2v`` and
@@ -21,6 +22,7 @@ providers.md's table.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -28,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 from generations.emulators.app import json_response, request_json
 from generations.emulators.faults import RETRY_AFTER_SECONDS
 from generations.emulators.provider import (
+    BEIJING,
     Invalid,
     JobDraft,
     ProviderEmulator,
@@ -293,12 +296,23 @@ class DashScopeEmulator(ProviderEmulator):
         if isinstance(account, Response):
             return account
         status = request.args.get("status")
+        model_name = request.args.get("model_name")
+        try:
+            start, end = (_list_time(request.args.get(name)) for name in ("start_time", "end_time"))
+        except ValueError:
+            return error(400, "InvalidParameter", "start_time/end_time must be YYYYMMDDhhmmss")
         with self.app.store.lock:
             jobs = [
                 job
                 for job in self.app.store.jobs.values()
-                if job.provider == self.name and job.account == account and not self._expired(job)
+                if job.provider == self.name
+                and job.account == account
+                and not self._expired(job)
+                and (not model_name or job.model == model_name)
+                and (start is None or job.created_at >= start)
+                and (end is None or job.created_at <= end)
             ]
+        jobs.sort(key=lambda job: job.created_at)
         rows = [self.view(request, job.id, job)["output"] for job in jobs]
         if status:
             rows = [row for row in rows if row["task_status"] == status]
@@ -314,3 +328,10 @@ class DashScopeEmulator(ProviderEmulator):
                 "page_size": page_size,
             }
         )
+
+
+def _list_time(value: str | None) -> float | None:
+    """A task-list bound (``YYYYMMDDhhmmss``, Beijing time) as a timestamp; ``None`` when absent."""
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=BEIJING).timestamp()

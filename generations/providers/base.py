@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -97,6 +98,10 @@ class JobSpec:
 
     ``job_id`` is our job's UUID: it is sent as the ``Idempotency-Key`` header on the create request, so a provider
     (and the emulator's create counter) can tie every create to the job.
+
+    ``trace_id`` is the client trace id of the create (PixVerse ``Ai-trace-id``), minted and stored with the job by
+    the pipeline *before* the paid call (DESIGN.md §3), so an ambiguous create can still be traced. Adapters whose
+    provider takes one send it on the create (never on polls or uploads, which get fresh ones); empty means "mint one".
     """
 
     job_id: UUID
@@ -112,6 +117,7 @@ class JobSpec:
     image: ImageInput | None = None
     references: tuple[Reference, ...] = ()
     webhook_url: str = ""
+    trace_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,8 @@ class Capabilities:
     webhooks: bool = False
     max_references: int = MAX_REFERENCES
     prompt_max_chars: int = PROMPT_MAX_CHARS
+    #: The create carries a caller-chosen trace id (``JobSpec.trace_id``; PixVerse ``Ai-trace-id``).
+    client_trace_id: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -258,6 +266,15 @@ class ProviderAdapter(abc.ABC):
     @abc.abstractmethod
     def submit(self, spec: JobSpec) -> SubmitResult:
         """Send the one paid create request. See the module docstring for the error rules."""
+
+    def find_created(self, spec: JobSpec, *, sent_at: datetime) -> list[str] | None:
+        """Ask the provider which jobs may be the create of ``spec`` sent at ``sent_at`` (reconciling ``unknown``).
+
+        Returns the candidate provider job ids (possibly empty: nothing that matches was created), or ``None`` when
+        the provider offers no way to look a create up (the default). Never creates anything; the caller accepts a
+        candidate only when the answer is unambiguous.
+        """
+        return None
 
     @abc.abstractmethod
     def poll(self, provider_job_id: str) -> PollResult:

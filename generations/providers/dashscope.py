@@ -11,6 +11,10 @@ Quirks handled here:
 - At most 20 status queries per second per account: ``poll`` claims from a ``RequestBudget`` shared through the
   cache by every worker, and past it raises ``RateLimitedError`` (retry_after < 1 s) without sending.
 - Cancel works only while PENDING: any other state answers 4xx, which we read as "too late" (False).
+- ``find_created`` reconciles an ambiguous create through the task list (``GET /tasks?start_time&end_time&
+  model_name``): the tasks of the job's model created around the send whose ``orig_prompt`` is the job's prompt.
+  The list's time parameters are read as Beijing time (the region's clock) [I]; rows without ``orig_prompt`` are
+  read one by one with ``GET /tasks/{id}`` (documented to carry it), under the status-query budget.
 
 Decisions on documented gaps:
 - **C1 text-to-video is not supported here.** Only ``pixverse-v5.6-t2v`` is documented; sending a guessed
@@ -23,6 +27,7 @@ Decisions on documented gaps:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -45,6 +50,7 @@ from generations.providers.errors import (
     ModerationError,
     PermanentError,
     ProviderError,
+    TransientError,
     UnknownStatusError,
 )
 from generations.providers.http import HttpAnswer, ProviderHttp, expect_mapping, expect_str
@@ -56,6 +62,13 @@ MODELS: dict[Mode, str] = {
 }
 T2V_MODEL: str | None = None  # gap: no C1 t2v model name is documented (see the module docstring)
 MODERATION_CODE = "DataInspectionFailed"
+#: The task list's clock (``start_time``/``end_time`` are ``YYYYMMDDhhmmss`` without a zone) [I].
+BEIJING = timezone(timedelta(hours=8))
+#: Window searched around the send time of an ambiguous create: clock skew before, the create's own time after.
+FIND_BEFORE = timedelta(minutes=2)
+FIND_AFTER = timedelta(minutes=10)
+FIND_PAGE_SIZE = 100
+FIND_MAX_PAGES = 5
 #: DashScope's documented query limit per account (providers.md §3); ``settings.DASHSCOPE_STATUS_QPS`` overrides.
 STATUS_QUERIES_PER_SECOND = 20
 
@@ -133,7 +146,7 @@ class DashScopeAdapter(ProviderAdapter):
                 }
                 for ref in spec.references
             ]
-        model = MODELS.get(spec.mode) if spec.mode != Mode.TEXT_TO_VIDEO else T2V_MODEL
+        model = self.model_for(spec.mode)
         input_: dict[str, Any] = {"prompt": spec.prompt}
         if media:
             input_["media"] = media
@@ -161,6 +174,53 @@ class DashScopeAdapter(ProviderAdapter):
             state=STATUS_MAP.get(status, ProviderState.QUEUED),
             trace_id=str(body.get("request_id") or ""),
             raw_status=status,
+        )
+
+    def model_for(self, mode: Mode) -> str | None:
+        return MODELS.get(mode) if mode != Mode.TEXT_TO_VIDEO else T2V_MODEL
+
+    def find_created(self, spec: JobSpec, *, sent_at: datetime) -> list[str]:
+        """Task ids that may be ``spec``'s create sent at ``sent_at``: same model, created within the window around
+        ``sent_at``, ``orig_prompt`` equal to the prompt (module docstring). Sends nothing billable. Raises
+        ``TransientError`` when the window holds more tasks than we read (then nothing can be concluded)."""
+        model = self.model_for(spec.mode)
+        if model is None:
+            return []
+
+        def stamp(moment: datetime) -> str:
+            return moment.astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
+
+        params = {
+            "start_time": stamp(sent_at - FIND_BEFORE),
+            "end_time": stamp(sent_at + FIND_AFTER),
+            "model_name": model,
+            "page_size": str(FIND_PAGE_SIZE),
+        }
+        found: list[str] = []
+        for page_no in range(1, FIND_MAX_PAGES + 1):
+            answer = self._http.request("GET", "/tasks", params={**params, "page_no": str(page_no)})
+            body = expect_mapping(answer.data, what="task list", provider=self.name)
+            rows = body.get("data")
+            if not isinstance(rows, list):
+                raise MalformedResponseError("task list without a data array", provider=self.name)
+            for row in rows:
+                row_map = expect_mapping(row, what="task list row", provider=self.name)
+                task_id = expect_str(row_map, "task_id", what="task list row", provider=self.name)
+                prompt = row_map.get("orig_prompt")
+                if not isinstance(prompt, str):
+                    task = self._http.request("GET", f"/tasks/{task_id}", budget=self.status_budget())
+                    output = expect_mapping(
+                        expect_mapping(task.data, what="response", provider=self.name).get("output"),
+                        what="output",
+                        provider=self.name,
+                    )
+                    prompt = output.get("orig_prompt")
+                if prompt == spec.prompt:
+                    found.append(task_id)
+            if len(rows) < FIND_PAGE_SIZE:
+                return found
+        raise TransientError(
+            f"more than {FIND_MAX_PAGES * FIND_PAGE_SIZE} tasks around the send time; cannot tell", provider=self.name
         )
 
     def status_budget(self) -> RequestBudget:

@@ -1,8 +1,9 @@
 """PixVerse Platform (direct) adapter — providers.md §1.
 
 Quirks handled here:
-- ``API-KEY`` header plus a fresh ``Ai-trace-id`` UUID on *every* request (a reused trace id leaves jobs stuck);
-  the create's trace id is returned in ``SubmitResult.trace_id`` so the pipeline stores it with the job.
+- ``API-KEY`` header plus a fresh ``Ai-trace-id`` UUID on *every* request (a reused trace id leaves jobs stuck).
+  The create's one is ``JobSpec.trace_id``, minted and stored by the pipeline before the paid call (fresh for each
+  send); polls and uploads mint their own. It is echoed in ``SubmitResult.trace_id``.
 - Errors arrive inside HTTP 200 as ``{"ErrCode": n, "ErrMsg": ...}``: 400xxx → PermanentError, 500044 →
   ConcurrencyFullError, moderation-ish messages → ModerationError, other 5xxxxx → TransientError.
 - int64 ids (``video_id``, ``img_id``) are kept as decimal strings in our dataclasses.
@@ -104,6 +105,7 @@ class PixVerseAdapter(ProviderAdapter):
         seed=True,
         negative_prompt=True,
         webhooks=True,
+        client_trace_id=True,
         notes=("Webhook signing is unverified [T]; polling stays the source of truth.",),
     )
 
@@ -130,8 +132,8 @@ class PixVerseAdapter(ProviderAdapter):
             return None
         return error
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> tuple[Mapping[str, Any], str]:
-        trace_id = str(uuid.uuid4())
+    def _call(self, method: str, path: str, *, trace_id: str = "", **kwargs: Any) -> tuple[Mapping[str, Any], str]:
+        trace_id = trace_id or str(uuid.uuid4())
         answer = self._http.request(method, path, headers={"Ai-trace-id": trace_id}, **kwargs)
         is_create = bool(kwargs.get("is_create"))
         try:
@@ -218,13 +220,19 @@ class PixVerseAdapter(ProviderAdapter):
         return body
 
     def submit(self, spec: JobSpec) -> SubmitResult:
-        """One create; ``trace_id`` is the ``Ai-trace-id`` sent with it. Uploads happen before and are not paid."""
+        """One create, sent with ``spec.trace_id`` as its ``Ai-trace-id`` (the pipeline stored it before this call; a
+        fresh one is minted when it is empty). Uploads happen before, each with its own trace id, and are not paid."""
         self.check_supported(spec)
         self._cached_shas.clear()
         body = self.build_body(spec)
         try:
             resp, trace_id = self._call(
-                "POST", CREATE_PATHS[spec.mode], json=body, is_create=True, idempotency_key=str(spec.job_id)
+                "POST",
+                CREATE_PATHS[spec.mode],
+                json=body,
+                is_create=True,
+                idempotency_key=str(spec.job_id),
+                trace_id=spec.trace_id,
             )
         except PermanentError as exc:
             if isinstance(exc, ModerationError) or exc.code != STALE_IMAGE_CODE or not self._cached_shas:

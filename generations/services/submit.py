@@ -3,8 +3,10 @@
 Order of operations (the money line, DESIGN.md §3):
 1. The job is ``submitting`` (a slot was claimed by ``generations.slots``).
 2. ``submit_sent_at`` is set by a compare-and-set and committed BEFORE the request: it marks "a create may be on
-   the wire" (the job's UUID is the idempotency key sent with it). A run that finds it already set — a worker died
-   mid-call, or the task was delivered twice — never sends again: the job goes to ``unknown`` for reconciliation.
+   the wire". The same update stores what identifies that create: the job's UUID is its idempotency key, and a
+   fresh client trace id (PixVerse ``Ai-trace-id``, ``JobSpec.trace_id``) is minted for each send of a provider that
+   takes one. A run that finds ``submit_sent_at`` already set — a worker died mid-call, or the task was delivered
+   twice — never sends again: the job goes to ``unknown`` for reconciliation.
 3. The adapter's answer decides:
    - accepted → ``submitted`` (provider id and trace id stored) and the poll chain starts;
    - ``AmbiguousSubmitError`` (or anything unexpected after the send) → ``unknown``; never failover, never resend;
@@ -16,9 +18,10 @@ Order of operations (the money line, DESIGN.md §3):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import uuid
 from datetime import timedelta
-from uuid import UUID
 
 from django.db.models import F
 from django.utils import timezone
@@ -34,7 +37,7 @@ from generations.providers.errors import (
     RateLimitedError,
     TransientError,
 )
-from generations.providers.registry import get_adapter
+from generations.providers.registry import adapter_class, get_adapter
 from generations.services import config, enqueue
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
@@ -50,7 +53,7 @@ def requeue_delay(*, attempts: int, retry_after: float | None) -> float:
     return max(backoff, float(retry_after or 0.0))
 
 
-def generation_submit(*, job_id: UUID) -> None:
+def generation_submit(*, job_id: uuid.UUID) -> None:
     """Send ``job_id``'s create request at most once (module docstring). Safe to call any number of times."""
     job = GenerationJob.objects.filter(pk=job_id).first()
     if job is None or job.state != State.SUBMITTING:
@@ -59,12 +62,11 @@ def generation_submit(*, job_id: UUID) -> None:
         finish_job(job, to=State.CANCELED, from_states=[State.SUBMITTING], note="canceled before submit")
         return
     if job.submit_sent_at is not None:
-        transition(
+        mark_unknown(
             job,
-            to=State.UNKNOWN,
-            from_states=[State.SUBMITTING],
+            code="interrupted_submit",
+            detail="",
             note="an earlier submit run was interrupted after claiming the send; reconcile, never resend",
-            error_code="interrupted_submit",
         )
         return
     try:
@@ -80,13 +82,14 @@ def generation_submit(*, job_id: UUID) -> None:
         )
         return
     now = timezone.now()
+    trace_id = str(uuid.uuid4()) if adapter_class(job.provider).capabilities.client_trace_id else ""
     claimed = GenerationJob.objects.filter(pk=job.pk, state=State.SUBMITTING, submit_sent_at__isnull=True).update(
-        submit_sent_at=now, submit_attempts=F("submit_attempts") + 1
+        submit_sent_at=now, submit_attempts=F("submit_attempts") + 1, provider_trace_id=trace_id
     )
     if claimed != 1:
         return
     job.refresh_from_db()
-    _send(job, spec)
+    _send(job, dataclasses.replace(spec, trace_id=trace_id))
 
 
 def _send(job: GenerationJob, spec: JobSpec) -> None:
@@ -125,7 +128,7 @@ def _send(job: GenerationJob, spec: JobSpec) -> None:
         from_states=[State.SUBMITTING],
         note=f"accepted by {job.provider} as {result.provider_job_id}",
         provider_job_id=result.provider_job_id[:100],
-        provider_trace_id=result.trace_id[:100],
+        provider_trace_id=(result.trace_id or job.provider_trace_id)[:100],
         submitted_at=timezone.now(),
         next_poll_at=timezone.now() + timedelta(seconds=delay),
         error_code="",
@@ -135,14 +138,35 @@ def _send(job: GenerationJob, spec: JobSpec) -> None:
         enqueue.poll(job.pk, seq=job.poll_seq, countdown=delay)
 
 
-def _to_unknown(job: GenerationJob, *, code: str, message: str) -> None:
-    transition(
+def unknown_message(provider: str) -> str:
+    """What the job page says while a job is ``unknown`` (the reconciler's policy, ``generations.reconcile``)."""
+    minutes = max(1, round(config.unknown_grace_seconds() / 60))
+    return (
+        f"We sent this job to {provider} but did not hear back. We are checking with {provider} and will never send "
+        f"it twice; if {provider} cannot confirm it within about {minutes} minutes, the job fails and your credits "
+        "are returned."
+    )
+
+
+def mark_unknown(job: GenerationJob, *, code: str, detail: str, note: str) -> bool:
+    """``submitting`` → ``unknown``: the create may be at the provider. Reconciled, never resent."""
+    return transition(
         job,
         to=State.UNKNOWN,
         from_states=[State.SUBMITTING],
-        note="create sent, outcome unknown: reconcile by asking the provider, never resubmit",
+        note=note,
+        data={"detail": detail[:2000]} if detail else None,
         error_code=code[:100],
-        error_message=message[:2000],
+        error_message=unknown_message(job.provider),
+    )
+
+
+def _to_unknown(job: GenerationJob, *, code: str, message: str) -> None:
+    mark_unknown(
+        job,
+        code=code,
+        detail=message,
+        note="create sent, outcome unknown: reconcile by asking the provider, never resubmit",
     )
 
 

@@ -12,6 +12,7 @@ from billing.models import HoldState
 from generations.models import GenerationJob
 from generations.providers.base import Mode
 from generations.reconcile import reconcile_jobs
+from generations.services import lifecycle
 from generations.services.jobs import generation_create
 from generations.states import State
 from tests.generations.helpers import accepted_for, balance
@@ -64,14 +65,24 @@ def hold_state(job: GenerationJob) -> str:
         ("wavespeed", "#nsfw", State.MODERATED),
     ],
 )
-def test_provider_side_failures_end_the_job_and_release_the_hold(pipeline, provider, token, state):
+def test_provider_side_failures_end_the_job_and_release_the_hold(
+    pipeline, provider, token, state, monkeypatch, django_capture_on_commit_callbacks
+):
+    moderated: list[str] = []
+    monkeypatch.setattr(lifecycle, "on_job_moderated", lambda job: moderated.append(str(job.pk)))
     mode = Mode.REFERENCE_TO_VIDEO if provider == "dashscope" else Mode.TEXT_TO_VIDEO
     before = balance(pipeline.world.member, pipeline.world.team)
     prompt = f"@cat plays in @park {token}" if mode == Mode.REFERENCE_TO_VIDEO else f"a storm {token}"
-    job = create(pipeline, provider, mode, prompt=prompt)
-    pipeline.worker.settle(job)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = create(pipeline, provider, mode, prompt=prompt)
+        pipeline.worker.settle(job)
     assert job.state == state
+    # The event trail ends in that state, and the moderation hook (the review case) ran exactly for moderated jobs.
+    assert job.events.last().to_state == state
+    assert moderated == ([str(job.pk)] if state == State.MODERATED else [])
+    assert not job.output  # a flagged (NSFW) output is never stored
     assert hold_state(job) == HoldState.RELEASED
+    assert job.hold.captured_amount == 0
     assert job.charged_credits == 0
     assert balance(pipeline.world.member, pipeline.world.team) == before
     assert accepted_for(pipeline.emulator, job) == 1

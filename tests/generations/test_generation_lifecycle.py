@@ -110,3 +110,49 @@ def test_state_is_only_written_through_transitions(pipeline):
     for earlier, later in itertools.pairwise(events):
         assert earlier.to_state == later.from_state
     assert events[-1].to_state == GenerationJob.objects.get(pk=job.pk).state
+
+
+def test_an_output_over_the_size_cap_fails_the_job_and_releases_the_hold(pipeline, settings):
+    """finalize streams through the guarded download seam: past OUTPUT_MAX_BYTES nothing is stored, nothing charged."""
+    settings.OUTPUT_MAX_BYTES = 1_000
+    before = balance(pipeline.world.member, pipeline.world.team)
+    job = generation_create(
+        user=pipeline.world.member,
+        project=pipeline.world.project,
+        request=request_for(pipeline, Mode.TEXT_TO_VIDEO, "wavespeed"),
+    )
+    pipeline.worker.settle(job)
+    assert job.state == State.FAILED
+    assert "1000" in job.events.last().note or "large" in job.error_message.lower(), job.error_message
+    assert not job.output and not job.poster
+    job.hold.refresh_from_db()
+    assert job.hold.state == HoldState.RELEASED
+    assert balance(pipeline.world.member, pipeline.world.team) == before
+    assert accepted_for(pipeline.emulator, job) == 1
+
+
+def test_an_output_url_on_a_private_address_is_never_fetched(pipeline, settings, monkeypatch):
+    """The SSRF guard: a provider answering with an internal URL gets the job failed (and released), not fetched."""
+    from generations.providers import wavespeed
+    from generations.providers.base import PollResult, ProviderState
+
+    original = wavespeed.WaveSpeedAdapter.poll
+
+    def poisoned(self, provider_job_id):
+        result = original(self, provider_job_id)
+        if result.state == ProviderState.SUCCEEDED:
+            return PollResult(state=result.state, raw_status=result.raw_status, output_url="http://10.0.0.5/x.mp4")
+        return result
+
+    monkeypatch.setattr(wavespeed.WaveSpeedAdapter, "poll", poisoned)
+    job = generation_create(
+        user=pipeline.world.member,
+        project=pipeline.world.project,
+        request=request_for(pipeline, Mode.TEXT_TO_VIDEO, "wavespeed"),
+    )
+    pipeline.worker.settle(job)
+    assert job.state == State.FAILED
+    assert "10.0.0.5" in job.events.last().note or "private" in job.error_message.lower(), job.error_message
+    assert not job.output
+    job.hold.refresh_from_db()
+    assert job.hold.state == HoldState.RELEASED

@@ -129,3 +129,29 @@ def test_cancel_retry_and_remix_pages(pipeline):
     remix = client.get(reverse("generations:remix", kwargs={"pk": job.pk}), follow=True)
     html = remix.content.decode()
     assert f'value="{job.pk}"' in html and "the cat blinks" in html
+
+
+def test_the_cancel_charge_policy_and_the_unknown_policy_are_stated_on_the_pages(pipeline):
+    """The charge policy of a cancel (DESIGN.md §3) is on the composer and the job page; an ``unknown`` job's page
+    says it is never sent twice and what happens to the credits."""
+    from django.utils.html import escape
+
+    from generations.views import CANCEL_POLICY
+
+    world = pipeline.world
+    client = world.client_for(world.member)
+    compose = client.get(reverse("generations:compose", kwargs={"project_pk": world.project.pk})).content.decode()
+    assert escape(CANCEL_POLICY) in compose
+    assert "charge" in CANCEL_POLICY and "credits are returned" in CANCEL_POLICY
+    pipeline.emulator.arm(provider="wavespeed", fault="timeout", on="create", times=1)
+    client.post(
+        reverse("generations:compose", kwargs={"project_pk": world.project.pk}),
+        {**compose_data(pipeline, provider="wavespeed"), "confirm": "1"},
+    )
+    job = GenerationJob.objects.get()
+    pipeline.worker.drain()
+    job.refresh_from_db()
+    assert job.state == State.UNKNOWN
+    page = client.get(reverse("generations:job", kwargs={"pk": job.pk})).content.decode()
+    assert escape(CANCEL_POLICY) in page
+    assert "never send it twice" in page and "your credits are returned" in page

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from billing.models import HoldState
+from generations.models import GenerationJob
 from generations.providers.base import Mode
 from generations.providers.registry import adapter_class
 from generations.states import State
@@ -60,7 +64,8 @@ FAULTS = [
     ("pixverse", Mode.REFERENCE_TO_VIDEO, None, "fail200", State.SUCCEEDED, HoldState.CAPTURED),
     ("wavespeed", Mode.IMAGE_TO_VIDEO, None, "timeout", State.FAILED, HoldState.RELEASED),  # after send: unknown
     ("highway", Mode.REFERENCE_TO_VIDEO, None, "reset", State.FAILED, HoldState.RELEASED),
-    ("dashscope", Mode.REFERENCE_TO_VIDEO, None, "malformed", State.FAILED, HoldState.RELEASED),
+    # After send but found in DashScope's task list by the reconciler: unknown → submitted → succeeded, one create.
+    ("dashscope", Mode.REFERENCE_TO_VIDEO, None, "malformed", State.SUCCEEDED, HoldState.CAPTURED),
     ("pixverse", Mode.TEXT_TO_VIDEO, "#poll-timeout", None, State.SUCCEEDED, HoldState.CAPTURED),
     ("wavespeed", Mode.TEXT_TO_VIDEO, "#poll-malformed", None, State.SUCCEEDED, HoldState.CAPTURED),
 ]
@@ -83,10 +88,23 @@ def test_fault_matrix_through_the_real_worker(e2e, world, assets):
         job.hold.refresh_from_db()
         assert job.hold.state == hold, label
         assert e2e.emulator.accepted(job.pk) <= 1, label
+        trail = list(job.events.values_list("to_state", flat=True))
+        assert trail[-1] == state, (label, trail)
+        if armed in ("timeout", "reset", "malformed"):
+            # Ambiguous: reconciled, never resent (refused creates may be retried; an ambiguous one never is).
+            assert State.UNKNOWN in trail, (label, trail)
+            assert job.attempts.filter(is_create=True).count() == 1, label
         if state == State.SUCCEEDED:
             assert_playable(job)
             assert job.charged_credits == expected_charge(job), label
         else:
             assert job.charged_credits == 0, label
     never.refresh_from_db()
-    assert never.state in (State.SUBMITTED, State.RUNNING)  # the reconciler expires it at the horizon (fast tests)
+    assert never.state in (State.SUBMITTED, State.RUNNING)
+    # Past the provider's 24 h horizon, the worker's beat reconciler expires it and releases the hold.
+    GenerationJob.objects.filter(pk=never.pk).update(submitted_at=timezone.now() - timedelta(hours=25))
+    e2e.wait([never], deadline=30.0)
+    assert never.state == State.EXPIRED
+    never.hold.refresh_from_db()
+    assert never.hold.state == HoldState.RELEASED and never.charged_credits == 0
+    assert e2e.emulator.accepted(never.pk) == 1
