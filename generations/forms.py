@@ -11,7 +11,7 @@ from generations.providers.base import ASPECT_RATIOS, MAX_DURATION, MAX_REFERENC
 from generations.providers.registry import provider_choices
 from generations.services.jobs import JobRequest
 from generations.services.specs import ReferenceInput
-from generations.validation import SpecValidationError
+from generations.validation import SpecValidationError, normalize_prompt
 from studio.assets.models import Asset
 
 REFERENCE_SLOTS = range(1, MAX_REFERENCES + 1)
@@ -28,7 +28,10 @@ class ComposerForm(forms.Form):
     )
     negative_prompt = forms.CharField(required=False, max_length=2048, widget=forms.Textarea(attrs={"rows": 2}))
     image = forms.ModelChoiceField(
-        queryset=Asset.objects.none(), required=False, help_text="Image-to-video: the picture to animate."
+        queryset=Asset.objects.none(),
+        required=False,
+        empty_label="Choose an image…",
+        help_text="Image-to-video: the picture to animate.",
     )
     resolution = forms.ChoiceField(choices=[(r, r) for r in RESOLUTIONS], initial="720p")
     duration = forms.IntegerField(min_value=MIN_DURATION, max_value=MAX_DURATION, initial=5, help_text="Seconds.")
@@ -53,7 +56,7 @@ class ComposerForm(forms.Form):
         ]
         for slot in REFERENCE_SLOTS:
             self.fields[f"ref_asset_{slot}"] = forms.ModelChoiceField(
-                queryset=assets, required=False, label=f"Reference {slot}"
+                queryset=assets, required=False, label=f"Reference {slot}", empty_label="Choose an asset…"
             )
             self.fields[f"ref_name_{slot}"] = forms.CharField(required=False, max_length=30, label="@ref_name")
             self.fields[f"ref_type_{slot}"] = forms.ChoiceField(
@@ -84,7 +87,7 @@ class ComposerForm(forms.Form):
                 )
         return JobRequest(
             mode=mode,
-            prompt=data.get("prompt") or "",
+            prompt=normalize_prompt(data.get("prompt") or ""),
             resolution=data["resolution"],
             duration=data["duration"],
             aspect_ratio="" if mode == ModeChoice.IMAGE_TO_VIDEO else (data.get("aspect_ratio") or "16:9"),

@@ -63,6 +63,16 @@ def validate_ref_name(name: str) -> None:
         )
 
 
+_TRAILING_MENTION_RE = re.compile(r"@[A-Za-z0-9_]+$")
+
+
+def normalize_prompt(prompt: str) -> str:
+    """The prompt as it is stored and sent: surrounding whitespace trimmed, and a space after an ``@ref_name`` that
+    ends it (providers require a space after every mention; typing one at the very end is easy to forget)."""
+    text = prompt.strip()
+    return f"{text} " if _TRAILING_MENTION_RE.search(text) else text
+
+
 def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 

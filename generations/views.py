@@ -50,7 +50,8 @@ def _composer_context(request: HttpRequest, form: ComposerForm, project: Any, **
 @login_required
 def compose(request: HttpRequest, project_pk: int) -> HttpResponse:
     """GET: the composer (``?remix=<job>`` prefills a copy). POST: validate + price (confirm step); POST with
-    ``confirm``: create the job (hold the credits) and go to its page."""
+    ``edit``: back to the editable composer, values kept; POST with ``confirm``: create the job (hold the credits)
+    and go to its page."""
     project = access.get_project_for_user(request.user, project_pk, Perm.GENERATE)
     if request.method != "POST":
         initial: dict[str, Any] = {}
@@ -71,6 +72,8 @@ def compose(request: HttpRequest, project_pk: int) -> HttpResponse:
     except (GenerationRefused, BillingError) as exc:
         form.add_error(None, str(exc))
         return render(request, "generations/compose.html", _composer_context(request, form, project), status=400)
+    if "edit" in request.POST:  # back from the confirm step with everything kept
+        return render(request, "generations/compose.html", _composer_context(request, form, project))
     if "confirm" not in request.POST or preview.quote.blocked_reason:
         return render(
             request,
@@ -117,7 +120,12 @@ def quote(request: HttpRequest, project_pk: int) -> HttpResponse:
         except (GenerationRefused, BillingError) as exc:
             context["problems"] = [str(exc)]
     else:
-        context["problems"] = [f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()]
+        context["problems"] = [
+            f"{form.fields[name].label or name}: {' '.join(str(e) for e in errors)}"
+            if name in form.fields
+            else " ".join(str(e) for e in errors)
+            for name, errors in form.errors.items()
+        ]
     return render(request, "generations/_quote.html", context)
 
 

@@ -348,3 +348,11 @@ def test_never_crashes(
         assert exc.errors and all(isinstance(m, str) and m for ms in exc.errors.values() for m in ms)
     else:
         assert all(isinstance(w, str) for w in warnings)
+
+
+def test_normalize_prompt_pads_a_trailing_reference_and_trims() -> None:
+    from generations.validation import normalize_prompt
+
+    assert normalize_prompt("  @cat plays at @park") == "@cat plays at @park "
+    assert normalize_prompt("@cat plays  \n") == "@cat plays"
+    assert normalize_prompt("email me at a@b.c") == "email me at a@b.c"

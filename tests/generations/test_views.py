@@ -155,3 +155,45 @@ def test_the_cancel_charge_policy_and_the_unknown_policy_are_stated_on_the_pages
     page = client.get(reverse("generations:job", kwargs={"pk": job.pk})).content.decode()
     assert escape(CANCEL_POLICY) in page
     assert "never send it twice" in page and "your credits are returned" in page
+
+
+def test_change_settings_from_the_confirm_step_keeps_every_value_and_holds_nothing(pipeline):
+    world = pipeline.world
+    client = world.client_for(world.member)
+    url = reverse("generations:compose", kwargs={"project_pk": world.project.pk})
+    confirm_step = client.post(url, compose_data(pipeline, prompt="the cat yawns slowly")).content.decode()
+    assert 'name="edit"' in confirm_step
+    before = balance(world.member, world.team)
+    editing = client.post(url, {**compose_data(pipeline, prompt="the cat yawns slowly"), "edit": "1"})
+    html = editing.content.decode()
+    assert editing.status_code == 200
+    assert 'name="confirm"' not in html  # back to the editable composer
+    assert "the cat yawns slowly</textarea>" in html
+    assert re.search(r'<option value="540p"[^>]*selected', html)
+    assert GenerationJob.objects.count() == 0
+    assert balance(world.member, world.team) == before
+
+
+def test_a_prompt_ending_in_a_reference_name_gets_its_space(pipeline):
+    world = pipeline.world
+    client = world.client_for(world.member)
+    url = reverse("generations:compose", kwargs={"project_pk": world.project.pk})
+    data = compose_data(
+        pipeline, mode="r2v", prompt="a sunny day with @cat", image="", ref_asset_1=str(pipeline.cat.pk)
+    )
+    data["ref_name_1"] = "cat"
+    response = client.post(url, {**data, "confirm": "1"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert GenerationJob.objects.get().prompt == "a sunny day with @cat "
+
+
+def test_live_quote_problems_name_fields_by_their_labels(pipeline):
+    world = pipeline.world
+    client = world.client_for(world.member)
+    response = client.post(
+        reverse("generations:quote", kwargs={"project_pk": world.project.pk}),
+        compose_data(pipeline, mode="r2v", image="", ref_asset_1="999999"),
+    )
+    body = response.content.decode()
+    assert "Reference 1: Select a valid choice" in body
+    assert "ref_asset_1" not in body
