@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from generations.providers.errors import UnsupportedFeatureError
+from generations.providers.errors import PermanentError, UnsupportedFeatureError
 
 RESOLUTIONS: tuple[str, ...] = ("360p", "540p", "720p", "1080p")
 ASPECT_RATIOS: tuple[str, ...] = ("16:9", "9:16", "4:3", "3:4", "1:1", "2:3", "3:2", "21:9")
@@ -179,6 +179,8 @@ class Capabilities:
     webhooks: bool = False
     max_references: int = MAX_REFERENCES
     prompt_max_chars: int = PROMPT_MAX_CHARS
+    #: Modes in which the provider refuses an empty prompt.
+    prompt_required: frozenset[Mode] = frozenset()
     #: The create carries a caller-chosen trace id (``JobSpec.trace_id``; PixVerse ``Ai-trace-id``).
     client_trace_id: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -225,6 +227,8 @@ def check_capabilities(provider: str, capabilities: Capabilities, spec: JobSpec)
         raise refuse("watermark", "it cannot add a watermark")
     if len(spec.references) > caps.max_references:
         raise refuse("references", f"at most {caps.max_references} references, got {len(spec.references)}")
+    if spec.mode in caps.prompt_required and not spec.prompt.strip():
+        raise refuse("prompt", f"{Mode(spec.mode).label} needs a prompt")
     if len(spec.prompt) > caps.prompt_max_chars:
         raise refuse("prompt", f"the prompt may be at most {caps.prompt_max_chars} characters")
 
@@ -252,16 +256,23 @@ class ProviderAdapter(abc.ABC):
     def __init__(self, config: ProviderConfig | None = None) -> None:
         self.config = config or ProviderConfig()
 
-    @abc.abstractmethod
     def check_supported(self, spec: JobSpec) -> None:
-        """Raise ``UnsupportedFeatureError`` naming the provider and the option for anything it cannot do."""
+        """Raise ``UnsupportedFeatureError`` naming the provider and the option for anything it cannot do.
 
-    @abc.abstractmethod
+        The capability matrix says almost everything; override only for a quirk the data cannot express.
+        """
+        check_capabilities(self.name, self.capabilities, spec)
+
     def upload_image(self, image: ImageInput) -> str:
         """Return the provider's handle for ``image`` (URL or id), uploading it when the provider needs that.
 
-        Safe to retry: an upload is not a paid call.
+        Safe to retry: an upload is not a paid call. This default is for providers that fetch public URLs
+        themselves and have no upload endpoint: the cached handle or the image's own (signed, public) URL.
         """
+        handle = image.provider_ref or image.url
+        if not handle:
+            raise PermanentError(f"{self.label} needs a public image URL", provider=self.name, code="no_image_url")
+        return handle
 
     @abc.abstractmethod
     def submit(self, spec: JobSpec) -> SubmitResult:

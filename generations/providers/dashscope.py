@@ -33,14 +33,12 @@ from typing import Any, ClassVar
 
 from generations.providers.base import (
     Capabilities,
-    ImageInput,
     JobSpec,
     Mode,
     PollResult,
     ProviderAdapter,
     ProviderState,
     SubmitResult,
-    check_capabilities,
 )
 from generations.providers.budget import RequestBudget
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO, output_dimensions
@@ -109,16 +107,6 @@ class DashScopeAdapter(ProviderAdapter):
             message = str(answer.data.get("message") or MODERATION_CODE)
             return ModerationError(message, provider=self.name, code=MODERATION_CODE, http_status=answer.status_code)
         return None
-
-    def check_supported(self, spec: JobSpec) -> None:
-        check_capabilities(self.name, self.capabilities, spec)
-
-    def upload_image(self, image: ImageInput) -> str:
-        """DashScope fetches public URLs itself; there is no upload endpoint. Returns the URL to send."""
-        handle = image.provider_ref or image.url
-        if not handle:
-            raise PermanentError("DashScope needs a public image URL", provider=self.name, code="no_image_url")
-        return handle
 
     def build_body(self, spec: JobSpec) -> dict[str, Any]:
         parameters: dict[str, Any] = {

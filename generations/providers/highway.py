@@ -19,21 +19,18 @@ from typing import Any, ClassVar
 
 from generations.providers.base import (
     Capabilities,
-    ImageInput,
     JobSpec,
     Mode,
     PollResult,
     ProviderAdapter,
     ProviderState,
     SubmitResult,
-    check_capabilities,
     is_moderation_message,
 )
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
 from generations.providers.errors import (
     AmbiguousSubmitError,
     MalformedResponseError,
-    PermanentError,
     UnknownStatusError,
     UnsupportedFeatureError,
 )
@@ -68,6 +65,7 @@ class HighwayAdapter(ProviderAdapter):
     label: ClassVar[str] = "HighwayAPI"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modes=frozenset({Mode.REFERENCE_TO_VIDEO, Mode.TEXT_TO_VIDEO}),
+        prompt_required=frozenset(Mode),
         notes=("C1 image-to-video slug unconfirmed: i2v not offered.", "Output URLs expire after ~1 h."),
     )
 
@@ -79,18 +77,6 @@ class HighwayAdapter(ProviderAdapter):
             headers={"Authorization": f"Bearer {self.config.api_key}"},
             read_error=read_highway_error,
         )
-
-    def check_supported(self, spec: JobSpec) -> None:
-        check_capabilities(self.name, self.capabilities, spec)
-        if not spec.prompt.strip():
-            raise UnsupportedFeatureError(provider=self.name, option="prompt", detail="a prompt is required")
-
-    def upload_image(self, image: ImageInput) -> str:
-        """HighwayAPI fetches public URLs itself; there is no upload endpoint. Returns the URL to send."""
-        handle = image.provider_ref or image.url
-        if not handle:
-            raise PermanentError("HighwayAPI needs a public image URL", provider=self.name, code="no_image_url")
-        return handle
 
     def build_body(self, spec: JobSpec) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -31,7 +31,6 @@ from generations.providers.base import (
     ProviderAdapter,
     ProviderState,
     SubmitResult,
-    check_capabilities,
     is_moderation_message,
 )
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
@@ -102,6 +101,7 @@ class PixVerseAdapter(ProviderAdapter):
     label: ClassVar[str] = "PixVerse Platform"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modes=frozenset(Mode),
+        prompt_required=frozenset(Mode),
         seed=True,
         negative_prompt=True,
         webhooks=True,
@@ -152,13 +152,6 @@ class PixVerseAdapter(ProviderAdapter):
                 raise AmbiguousSubmitError("ErrCode 0 without a Resp object; reconcile", provider=self.name)
             raise MalformedResponseError("ErrCode 0 without a Resp object", provider=self.name)
         return resp, trace_id
-
-    def check_supported(self, spec: JobSpec) -> None:
-        check_capabilities(self.name, self.capabilities, spec)
-        if spec.mode == Mode.IMAGE_TO_VIDEO and not spec.prompt.strip():
-            raise UnsupportedFeatureError(
-                provider=self.name, option="prompt", detail="image-to-video needs a prompt on PixVerse"
-            )
 
     def upload_image(self, image: ImageInput) -> str:
         """Return the image's ``img_id`` (as text): ``provider_ref``, else the cached id, else a fresh upload."""

@@ -25,7 +25,6 @@ from generations.providers.base import (
     ProviderAdapter,
     ProviderState,
     SubmitResult,
-    check_capabilities,
 )
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
 from generations.providers.errors import (
@@ -37,7 +36,6 @@ from generations.providers.errors import (
     RateLimitedError,
     TransientError,
     UnknownStatusError,
-    UnsupportedFeatureError,
 )
 from generations.providers.http import HttpAnswer, ProviderHttp, expect_mapping, expect_str
 
@@ -83,7 +81,9 @@ def code_error(code: int, message: str, *, provider: str, http_status: int | Non
 class WaveSpeedAdapter(ProviderAdapter):
     name: ClassVar[str] = "wavespeed"
     label: ClassVar[str] = "WaveSpeed"
-    capabilities: ClassVar[Capabilities] = Capabilities(modes=frozenset(Mode), webhooks=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        modes=frozenset(Mode), prompt_required=frozenset(Mode), webhooks=True
+    )
 
     @cached_property
     def _http(self) -> ProviderHttp:
@@ -112,11 +112,6 @@ class WaveSpeedAdapter(ProviderAdapter):
             message = str(body.get("message") or f"code {code}")
             raise code_error(code, message, provider=self.name, http_status=answer.status_code)
         return expect_mapping(body.get("data"), what="data", provider=self.name)
-
-    def check_supported(self, spec: JobSpec) -> None:
-        check_capabilities(self.name, self.capabilities, spec)
-        if not spec.prompt.strip():
-            raise UnsupportedFeatureError(provider=self.name, option="prompt", detail="a prompt is required")
 
     def upload_image(self, image: ImageInput) -> str:
         """A URL WaveSpeed can fetch: the cached handle, an upload of ``content``, or the image's own URL."""
