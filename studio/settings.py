@@ -293,6 +293,7 @@ GENERATIONS_STUCK_SECONDS = env_float("GENERATIONS_STUCK_SECONDS", 120.0)
 GENERATIONS_UNKNOWN_GRACE_SECONDS = env_float("GENERATIONS_UNKNOWN_GRACE_SECONDS", 900.0)
 GENERATIONS_PROVIDER_HORIZON_SECONDS = env_float("GENERATIONS_PROVIDER_HORIZON_SECONDS", 24 * 3600.0)
 GENERATIONS_QUEUE_HORIZON_SECONDS = env_float("GENERATIONS_QUEUE_HORIZON_SECONDS", 24 * 3600.0)
+GENERATIONS_MAX_SUBMIT_ATTEMPTS = env_int("GENERATIONS_MAX_SUBMIT_ATTEMPTS", 20, min_value=1)
 GENERATIONS_CIRCUIT_THRESHOLD = env_int("GENERATIONS_CIRCUIT_THRESHOLD", 5, min_value=1)
 GENERATIONS_CIRCUIT_COOLDOWN_SECONDS = env_float("GENERATIONS_CIRCUIT_COOLDOWN_SECONDS", 60.0)
 
@@ -331,7 +332,12 @@ for _name, _real in _REAL_BASE_URLS.items():
         ),
         "ENABLED": env_bool(f"{_prefix}_ENABLED", True),
     }
-PROVIDER_HTTP_TIMEOUT = env_float("PROVIDER_HTTP_TIMEOUT", 30.0)
+# Seconds to wait for a provider: to connect (an unreachable provider is a definite, non-billable refusal) and to
+# read an answer (a create whose answer does not come in time is ambiguous and is never resent).
+PROVIDER_HTTP_TIMEOUT = {
+    "connect": env_float("PROVIDER_HTTP_CONNECT_TIMEOUT", 5.0),
+    "read": env_float("PROVIDER_HTTP_TIMEOUT", 30.0),
+}
 DASHSCOPE_STATUS_QPS = env_int("DASHSCOPE_STATUS_QPS", 20, min_value=1)  # DashScope: 20 task queries/s per account
 PIXVERSE_WEBHOOK_VERIFY = env_bool("PIXVERSE_WEBHOOK_VERIFY", True)
 # Hosts the SSRF guard lets through although they resolve to private/loopback addresses: the emulators, when used.

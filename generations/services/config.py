@@ -38,7 +38,8 @@ def requeue_base_seconds() -> float:
 
 
 def max_submit_attempts() -> int:
-    """How many definite refusals (429, 500044, 5xx) a job survives before it fails and its hold is released."""
+    """How many definite refusals (429, 500044, 5xx, connect failures) a job survives at one provider before it fails
+    and its hold is released. A failover starts the count again at the next provider."""
     return _int("GENERATIONS_MAX_SUBMIT_ATTEMPTS", 20)
 
 

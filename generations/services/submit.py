@@ -194,6 +194,7 @@ def _refused(job: GenerationJob, spec: JobSpec, exc: NotAccepted) -> None:
                 ],
                 providers_refused=refused,
                 submit_sent_at=None,
+                submit_attempts=0,  # the next provider gets its own full set of tries
                 not_before=None,
                 error_code=(exc.code or type(exc).__name__)[:100],
             )

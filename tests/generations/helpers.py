@@ -19,7 +19,7 @@ from billing import ledger
 from billing.wallets import wallet_for_spending
 from generations.models import GenerationJob
 from generations.services.enqueue import Work
-from generations.states import TERMINAL
+from generations.states import TERMINAL, State
 from studio.accounts.models import User
 from studio.assets.models import Asset
 from studio.teams.models import Team
@@ -154,3 +154,22 @@ def new_uuid() -> uuid.UUID:
 def iter_states(job: GenerationJob) -> Iterator[str]:
     for event in job.events.order_by("at", "id"):
         yield event.to_state
+
+
+def release_delays() -> None:
+    """Time passes: requeued jobs become eligible again."""
+    GenerationJob.objects.filter(state=State.QUEUED).update(not_before=None)
+
+
+def run_with_requeues(pipeline: Any, job: GenerationJob, *, rounds: int = 5) -> None:
+    """Drain, let requeue backoffs pass, dispatch again; until the job is terminal (then settle to be sure)."""
+    from generations.slots import dispatch_queued
+
+    for _ in range(rounds):
+        pipeline.worker.drain()
+        job.refresh_from_db()
+        if job.is_terminal:
+            return
+        release_delays()
+        dispatch_queued()
+    pipeline.worker.settle(job)

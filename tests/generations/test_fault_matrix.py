@@ -15,7 +15,7 @@ from generations.reconcile import reconcile_jobs
 from generations.services import lifecycle
 from generations.services.jobs import generation_create
 from generations.states import State
-from tests.generations.helpers import accepted_for, balance
+from tests.generations.helpers import accepted_for, balance, run_with_requeues
 from tests.generations.test_generation_lifecycle import request_for
 
 
@@ -26,24 +26,6 @@ def create(pipeline, provider: str = "wavespeed", mode: Mode = Mode.TEXT_TO_VIDE
         project=pipeline.world.project,
         request=request_for(pipeline, mode, provider, **overrides),
     )
-
-
-def release_delays() -> None:
-    """Time passes: requeued jobs become eligible again."""
-    GenerationJob.objects.filter(state=State.QUEUED).update(not_before=None)
-
-
-def run_with_requeues(pipeline, job, *, rounds: int = 5) -> None:
-    from generations.slots import dispatch_queued
-
-    for _ in range(rounds):
-        pipeline.worker.drain()
-        job.refresh_from_db()
-        if job.is_terminal:
-            return
-        release_delays()
-        dispatch_queued()
-    pipeline.worker.settle(job)
 
 
 def hold_state(job: GenerationJob) -> str:

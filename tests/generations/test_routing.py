@@ -12,7 +12,7 @@ from generations.models import AUTO, ProviderAccount
 from generations.providers.base import JobSpec, Mode
 from generations.services.jobs import generation_create
 from generations.states import State
-from tests.generations.helpers import accepted_for, creates_for
+from tests.generations.helpers import accepted_for, creates_for, run_with_requeues
 from tests.generations.test_generation_lifecycle import request_for
 
 
@@ -94,6 +94,25 @@ def test_auto_fails_over_when_transient_failures_open_the_circuit(pipeline, sett
     assert job.state == State.SUCCEEDED
     assert job.provider == "wavespeed"
     assert routing.circuit_is_open("pixverse")
+
+
+def test_a_failover_gives_the_next_provider_its_own_full_set_of_tries(pipeline, settings):
+    """Refusals counted at the first provider must not eat into the second one's attempts."""
+    settings.GENERATIONS_CIRCUIT_THRESHOLD = 2
+    settings.GENERATIONS_MAX_SUBMIT_ATTEMPTS = 3
+    pipeline.emulator.arm(provider="pixverse", fault="error500", on="create", times=2)
+    # Rate limits do not count against the circuit, so the job stays at WaveSpeed for them.
+    pipeline.emulator.arm(provider="wavespeed", fault="ratelimit", on="create", times=2)
+    job = generation_create(
+        user=pipeline.world.member,
+        project=pipeline.world.project,
+        request=request_for(pipeline, Mode.TEXT_TO_VIDEO, AUTO),
+    )
+    run_with_requeues(pipeline, job)
+    assert job.provider == "wavespeed"
+    assert job.providers_refused == ["pixverse"]
+    assert job.state == State.SUCCEEDED  # wavespeed's third try: 2 refusals there, not 2 + 2 carried over
+    assert accepted_for(pipeline.emulator, job) == 1
 
 
 def test_no_failover_after_an_ambiguous_submit(pipeline, settings):

@@ -66,6 +66,14 @@ class Emulator:
     def arm(self, **fault: Any) -> None:
         self.control("POST", "faults", json=fault)
 
+    def creates(self, key: object) -> dict[str, Any]:
+        """The create counter for one ``Idempotency-Key``: ``count`` (calls seen) and ``accepted`` (jobs made)."""
+        return dict(self.control("GET", f"creates?key={key}").json())
+
+    def jobs_for(self, key: object) -> list[dict[str, Any]]:
+        """The emulator's jobs created under one ``Idempotency-Key`` (each names its ``provider``)."""
+        return [job for job in self.control("GET", "jobs").json()["jobs"] if job["create_key"] == str(key)]
+
 
 @pytest.fixture
 def emulator_server(tmp_path: Path) -> Iterator[Emulator]:
@@ -163,7 +171,16 @@ def _purge_broker() -> None:
 
 
 @pytest.fixture
-def e2e(live_server: Any, emulator_server: Emulator, settings: Any, tmp_path: Path) -> Iterator[E2E]:
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker subprocess, applied last (wins over the defaults below). Override this fixture
+    in a test module to give its tests' workers other settings (e.g. a provider's ``*_BASE_URL``)."""
+    return {}
+
+
+@pytest.fixture
+def e2e(
+    live_server: Any, emulator_server: Emulator, settings: Any, tmp_path: Path, worker_env: dict[str, str]
+) -> Iterator[E2E]:
     from billing.metering import DEFAULT_RATES
     from billing.models import RateCard
     from billing.rate_cards import rate_card_publish
@@ -199,6 +216,7 @@ def e2e(live_server: Any, emulator_server: Emulator, settings: Any, tmp_path: Pa
     }
     for name, prefix in PREFIXES.items():
         env[f"{'HIGHWAY' if name == 'highway' else name.upper()}_BASE_URL"] = base + prefix
+    env.update(worker_env)
     _purge_broker()
     worker = Worker(env=env, log_path=tmp_path / "worker")
     worker.start()

@@ -63,6 +63,8 @@ FAULTS = [
     ("pixverse", Mode.IMAGE_TO_VIDEO, None, "busy", State.SUCCEEDED, HoldState.CAPTURED),  # 500044
     ("pixverse", Mode.REFERENCE_TO_VIDEO, None, "fail200", State.SUCCEEDED, HoldState.CAPTURED),
     ("wavespeed", Mode.IMAGE_TO_VIDEO, None, "timeout", State.FAILED, HoldState.RELEASED),  # after send: unknown
+    # Timeout *before* send (a real ConnectTimeout) needs the worker's own PIXVERSE_BASE_URL, so it has its own module:
+    # test_unreachable_provider_e2e.py (chosen provider: requeued, then failed, released; auto: failover, one create).
     ("highway", Mode.REFERENCE_TO_VIDEO, None, "reset", State.FAILED, HoldState.RELEASED),
     # After send but found in DashScope's task list by the reconciler: unknown → submitted → succeeded, one create.
     ("dashscope", Mode.REFERENCE_TO_VIDEO, None, "malformed", State.SUCCEEDED, HoldState.CAPTURED),
