@@ -14,8 +14,7 @@ from generations.providers.base import Mode
 from generations.providers.http import get_transport, use_transport
 from generations.services.jobs import generation_create
 from generations.states import State
-from tests.generations.helpers import accepted_for
-from tests.generations.test_fault_matrix import release_delays
+from tests.generations.helpers import accepted_for, release_delays
 from tests.generations.test_generation_lifecycle import request_for
 
 
