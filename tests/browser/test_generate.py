@@ -18,7 +18,7 @@ from generations.models import GenerationJob
 from generations.states import State
 from tests.browser.conftest import image_file, log_in, no_horizontal_scroll, screenshot
 from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, TeamFactory, UserFactory
-from tests.generations.e2e.conftest import e2e, emulator_server  # noqa: F401 - the pipeline's e2e fixtures
+from tests.generations.e2e.conftest import e2e, emulator_server, worker_env  # noqa: F401 - the e2e fixtures
 from tests.generations.helpers import balance, fund, make_asset
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
