@@ -112,9 +112,14 @@ def check_member_change(actor: Membership, target: Membership, *, new_role: str 
             raise PermissionDenied("Only an owner can make someone an owner.")
 
 
-def can(user: User | AnonymousUser, team: Team | int, perm: Perm) -> bool:
+def permissions_for(user: User | AnonymousUser, team: Team | int) -> frozenset[Perm]:
+    """Everything ``user`` may do in ``team`` (empty for outsiders): what pages ask before showing an action."""
     membership = membership_for(user, team)
-    return membership is not None and role_allows(membership.role, perm)
+    return ROLE_PERMISSIONS.get(membership.role, frozenset()) if membership is not None else frozenset()
+
+
+def can(user: User | AnonymousUser, team: Team | int, perm: Perm) -> bool:
+    return perm in permissions_for(user, team)
 
 
 def teams_for(user: User | AnonymousUser) -> QuerySet[Team]:
