@@ -22,8 +22,10 @@ from billing import ledger, stripe_gateway
 from billing.models import (
     ChargeReversal,
     CreditPack,
+    EventStatus,
     Purchase,
     PurchaseStatus,
+    StripeEvent,
     TxKind,
     Wallet,
 )
@@ -222,3 +224,34 @@ def handle_event(event: dict[str, Any]) -> bool:
     else:
         return False
     return True
+
+
+def stripe_delivery_receive(*, body: bytes, headers: dict[str, str]) -> str:
+    """Store one webhook delivery exactly as received, verify its signature on the raw body, and apply it.
+
+    Returns the delivery's final ``EventStatus``: INVALID (not signed by Stripe: nothing else changed), FAILED
+    (processing raised and was rolled back; Stripe will retry), PROCESSED or IGNORED (a type we do not handle).
+    Every delivery keeps its row, valid or not (Zulip's stored Stripe events).
+    """
+    delivery = StripeEvent.objects.create(headers=headers, body=body.decode("utf-8", errors="replace"))
+    deliveries = StripeEvent.objects.filter(pk=delivery.pk)
+    try:
+        event = stripe_gateway.verify_webhook(payload=body, signature_header=headers.get("Stripe-Signature"))
+    except stripe_gateway.InvalidWebhook as exc:
+        deliveries.update(status=EventStatus.INVALID, error=str(exc)[:2000])
+        return EventStatus.INVALID
+    deliveries.update(
+        signature_valid=True, event_id=str(event.get("id", ""))[:255], event_type=str(event.get("type", ""))[:100]
+    )
+    try:
+        with transaction.atomic():
+            handled = handle_event(event)
+    except Exception as exc:  # stored and answered 500, so Stripe retries; never swallowed silently
+        logger.exception("Stripe event %s failed", event.get("id"))
+        deliveries.update(
+            status=EventStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], processed_at=timezone.now()
+        )
+        return EventStatus.FAILED
+    status = EventStatus.PROCESSED if handled else EventStatus.IGNORED
+    deliveries.update(status=status, processed_at=timezone.now())
+    return status

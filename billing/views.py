@@ -16,11 +16,9 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -28,7 +26,7 @@ from billing import ledger, stripe_gateway
 from billing.errors import BillingError
 from billing.forms import BuyForm, MemberCapForm, StaffCreditForm, TeamBillingForm
 from billing.models import CreditPack, EventStatus, MemberCap, Purchase, StripeEvent, Wallet
-from billing.purchases import checkout_start, fulfil_checkout, handle_event
+from billing.purchases import checkout_start, fulfil_checkout, stripe_delivery_receive
 from billing.reconcile import reconcile
 from billing.selectors import month_totals, open_holds, usage_rows, wallet_history
 from billing.wallets import (
@@ -250,31 +248,12 @@ _STORED_HEADERS = ("Stripe-Signature", "Content-Type", "User-Agent", "Content-Le
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Store the delivery, verify its signature on the raw body, then process it. 400 for anything not signed by
     Stripe (and nothing else changes); 500 when processing failed (Stripe retries); 200 otherwise."""
-    body = request.body
-    delivery = StripeEvent.objects.create(
-        headers={h: request.headers[h] for h in _STORED_HEADERS if h in request.headers},
-        body=body.decode("utf-8", errors="replace"),
-    )
-    try:
-        event = stripe_gateway.verify_webhook(payload=body, signature_header=request.headers.get("Stripe-Signature"))
-    except stripe_gateway.InvalidWebhook as exc:
-        StripeEvent.objects.filter(pk=delivery.pk).update(status=EventStatus.INVALID, error=str(exc)[:2000])
+    headers = {h: request.headers[h] for h in _STORED_HEADERS if h in request.headers}
+    status = stripe_delivery_receive(body=request.body, headers=headers)
+    if status == EventStatus.INVALID:
         return HttpResponse("Invalid signature", status=400, content_type="text/plain")
-    StripeEvent.objects.filter(pk=delivery.pk).update(
-        signature_valid=True, event_id=str(event.get("id", ""))[:255], event_type=str(event.get("type", ""))[:100]
-    )
-    try:
-        with transaction.atomic():
-            handled = handle_event(event)
-    except Exception as exc:
-        logger.exception("Stripe event %s failed", event.get("id"))
-        StripeEvent.objects.filter(pk=delivery.pk).update(
-            status=EventStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], processed_at=timezone.now()
-        )
+    if status == EventStatus.FAILED:
         return HttpResponse("Processing failed", status=500, content_type="text/plain")
-    StripeEvent.objects.filter(pk=delivery.pk).update(
-        status=EventStatus.PROCESSED if handled else EventStatus.IGNORED, processed_at=timezone.now()
-    )
     return HttpResponse("ok", content_type="text/plain")
 
 

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+# A frozen copy of billing.metering.DEFAULT_RATES on purpose: a migration must install what v1 was, even after the
+# code's defaults change.
 DEFAULT_RATES = {
     ("360p", False): 6,
     ("360p", True): 8,
