@@ -10,8 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from studio.notifications.services import notify
-from studio.teams.access import Perm, role_allows
-from studio.teams.models import Membership
+from studio.teams.access import Perm, members_with
 
 if TYPE_CHECKING:
     from billing.models import Wallet
@@ -26,8 +25,7 @@ def _wallet_readers(wallet: Wallet) -> list[User]:
     """Who hears about a wallet: its owner, or for a team pool everyone allowed to see the team's billing."""
     if wallet.user is not None:
         return [wallet.user]
-    memberships = Membership.objects.filter(team=wallet.team).select_related("user")
-    return [m.user for m in memberships if role_allows(m.role, Perm.VIEW_BILLING)]
+    return members_with(wallet.team_id, Perm.VIEW_BILLING) if wallet.team_id is not None else []
 
 
 def _crossed(before: int, after: int, threshold: float) -> bool:

@@ -112,6 +112,13 @@ def check_member_change(actor: Membership, target: Membership, *, new_role: str 
             raise PermissionDenied("Only an owner can make someone an owner.")
 
 
+def members_with(team: Team | int, perm: Perm) -> list[User]:
+    """The team's members whose role grants ``perm`` (who is told about the team's billing, who may review…)."""
+    team_id = team.pk if isinstance(team, Team) else team
+    memberships = Membership.objects.filter(team_id=team_id).select_related("user").order_by("created_at")
+    return [membership.user for membership in memberships if role_allows(membership.role, perm)]
+
+
 def permissions_for(user: User | AnonymousUser, team: Team | int) -> frozenset[Perm]:
     """Everything ``user`` may do in ``team`` (empty for outsiders): what pages ask before showing an action."""
     membership = membership_for(user, team)
