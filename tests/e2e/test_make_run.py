@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(var_dir: Path, port: int, emulator_port: int) -> dict[str, str]:
@@ -78,7 +73,7 @@ def _login(base: str, email: str, password: str) -> httpx.Client:
 
 
 def test_make_run_serves_login_demo_reaches_dashboard_and_ctrl_c_stops_all(tmp_path: Path) -> None:
-    port, emulator_port = _free_port(), _free_port()
+    port, emulator_port = free_port(), free_port()
     env = _env(tmp_path, port, emulator_port)
     _manage(env, "migrate", "--noinput")
     seeded = _manage(env, "seed_demo")

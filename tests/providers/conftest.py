@@ -37,6 +37,7 @@ from PIL import Image
 from generations.providers import http as provider_http
 from generations.providers.base import ImageInput, JobSpec, Mode, ProviderAdapter, ProviderConfig, Reference
 from generations.providers.registry import adapter_class, get_adapter
+from tests.net import free_port
 
 EMULATOR_HOST = "emulator.test"
 EMULATOR_URL = f"http://{EMULATOR_HOST}"
@@ -211,12 +212,6 @@ SHORT_READ_TIMEOUT = 0.3
 #: The client's timeouts otherwise: generous, as an output is rendered while its download request waits.
 SOCKET_TIMEOUTS = {"connect": 2.0, "read": 15.0}
 SERVER_START_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
 
 
 class LoopbackMediaHost:
