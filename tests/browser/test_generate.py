@@ -147,7 +147,8 @@ def test_image_to_video_from_upload_to_playing_video_and_the_charge(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Billing").click()
     expect(page.locator("#balance")).to_have_text(f"{CREDITS - PRICE}")
     history = page.locator("table.history")
-    charge = history.get_by_role("row").filter(has_text=f"-{PRICE}")
+    # Match the amount cell exactly: the row's date ("2026-12-01") also contains "-12" every December.
+    charge = history.get_by_role("row").filter(has=page.locator("td.amount", has_text=re.compile(rf"^-{PRICE}$")))
     expect(charge).to_have_count(1)
     expect(charge).to_contain_text("Charged")  # the job's hold, captured when the video arrived
     expect(page.get_by_text("No credits are on hold.")).to_be_visible()
