@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "studio.projects",
     "studio.assets",
     "studio.notifications",
+    "studio.audit",
     "generations",
     "billing",
 ]
@@ -152,6 +153,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and PUBLIC_BASE_URL.startswith("https://"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# How many proxies in front of us append to X-Forwarded-For; the client is that many entries from the right
+# (studio/clientip.py). BEHIND_PROXY=1 alone means one.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if env_bool("BEHIND_PROXY", False) else 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
