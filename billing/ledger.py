@@ -137,6 +137,21 @@ def _refresh(obj: Wallet | Hold) -> None:
     obj.refresh_from_db()
 
 
+def _audit(action: str, *, wallet: Wallet, actor: User | None, reason: str = "", **data: Any) -> None:
+    """The money actions the audit log records (grants, refunds, freezes), in the ledger's own transaction."""
+    from studio.audit.models import AuditAction
+    from studio.audit.services import audit_record
+
+    audit_record(
+        action=AuditAction(action),
+        actor=actor,
+        team=wallet.team,
+        target=wallet,
+        reason=reason,
+        data={"wallet": wallet.pk, **data},
+    )
+
+
 # --- Credits in: grants, staff adjustments, purchases --------------------------------------------------------------
 
 
@@ -157,6 +172,7 @@ def grant(*, wallet: Wallet, amount: int, reason: str, created_by: User | None, 
         reason=reason,
         created_by=created_by,
     )
+    _audit("money.credit_grant", wallet=wallet, actor=created_by, reason=reason, credits=amount, transaction=tx.pk)
     _refresh(wallet)
     return tx
 
@@ -217,8 +233,10 @@ def stripe_reversal(*, purchase: Purchase, credits: int, kind: str, key: str, de
         description=description + (f" ({owed} credits owed)" if owed else ""),
         purchase=purchase,
     )
+    _audit("money.refund", wallet=wallet, actor=None, reason=description, credits=credits, kind=kind)
     if kind == TxKind.DISPUTE:
         _set_frozen(wallet=wallet, frozen=True, reason="A payment was disputed")
+        _audit("money.wallet_frozen", wallet=wallet, actor=None, reason="A payment was disputed")
     return tx
 
 
@@ -228,8 +246,9 @@ def _set_frozen(*, wallet: Wallet, frozen: bool, reason: str) -> None:
 
 
 @transaction.atomic
-def wallet_freeze(*, wallet: Wallet, reason: str) -> None:
+def wallet_freeze(*, wallet: Wallet, reason: str, by: User | None = None) -> None:
     _set_frozen(wallet=wallet, frozen=True, reason=_require_reason(reason))
+    _audit("money.wallet_frozen", wallet=wallet, actor=by, reason=reason)
 
 
 @transaction.atomic
@@ -238,6 +257,7 @@ def wallet_unfreeze(*, wallet: Wallet, reason: str, by: User) -> None:
     _require_reason(reason)
     logger.info("Wallet %s unfrozen by %s: %s", wallet.pk, by, reason)
     _set_frozen(wallet=wallet, frozen=False, reason="")
+    _audit("money.wallet_unfrozen", wallet=wallet, actor=by, reason=reason)
 
 
 # --- Holds -------------------------------------------------------------------------------------------------------
@@ -380,3 +400,46 @@ def capture(*, hold: Hold, amount: int, usage: dict[str, Any] | None = None) -> 
 def release(*, hold: Hold, reason: str) -> None:
     """Return the whole of an open hold to the wallet (failure, moderation, expiry, cancel before submit)."""
     _resolve(hold=hold, state=HoldState.RELEASED, charged=0, reason=reason, usage=None)
+
+
+# --- Refunds of charged jobs (moderation takedowns and overturns, staff refunds) ---------------------------------
+
+
+def job_refund_key(hold: Hold) -> str:
+    """The one idempotency key of a job's refund: whoever refunds it (a takedown, an overturn, staff), it posts once."""
+    return f"job-refund:{hold.key}"
+
+
+@transaction.atomic
+def job_refund(*, hold: Hold, reason: str, created_by: User | None) -> LedgerTransaction | None:
+    """Give back what a captured hold charged (revenue → the wallet that paid). Exactly once per hold: a second call
+    returns the first transaction. ``None`` when nothing was charged (an open or released hold, or a 0 capture)."""
+    reason = _require_reason(reason)
+    done = LedgerTransaction.objects.filter(kind=TxKind.JOB_REFUND, idempotency_key=job_refund_key(hold)).first()
+    if done is not None:
+        return done
+    locked = Hold.objects.select_for_update().get(pk=hold.pk)
+    if locked.state != HoldState.CAPTURED or locked.captured_amount <= 0:
+        return None
+    wallet = Wallet.objects.select_for_update().get(pk=locked.wallet_id)
+    amount = int(locked.captured_amount)
+    tx = _post(
+        kind=TxKind.JOB_REFUND,
+        wallet=wallet,
+        lines=[(Account.REVENUE, None, -amount), (Account.WALLET, wallet, amount)],
+        key=job_refund_key(locked),
+        description=f"Refunded {amount} credits for {locked.reference or locked.key}",
+        reason=reason,
+        hold=locked,
+        created_by=created_by,
+    )
+    _audit("money.refund", wallet=wallet, actor=created_by, reason=reason, credits=amount, job=locked.key)
+    return tx
+
+
+def job_refunded_amount(hold: Hold) -> int:
+    """Credits given back for this hold by ``job_refund`` (0 when it was never refunded)."""
+    done = LedgerTransaction.objects.filter(kind=TxKind.JOB_REFUND, idempotency_key=job_refund_key(hold)).first()
+    if done is None:
+        return 0
+    return int(sum(e.amount for e in done.entries.all() if e.account == Account.WALLET))

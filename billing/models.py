@@ -149,6 +149,7 @@ class TxKind(models.TextChoices):
     REFUND = "refund", "Stripe refund"
     DISPUTE = "dispute", "Stripe dispute"
     DEBT_REPAYMENT = "debt_repayment", "Debt repayment"
+    JOB_REFUND = "job_refund", "Job refund"
 
 
 class LedgerTransaction(models.Model):

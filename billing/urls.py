@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from billing import views
+from billing import staff, views
 
 app_name = "billing"
 
@@ -16,4 +16,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
     path("staff/credit/", views.staff_credit, name="staff-credit"),
     path("staff/reconcile/", views.staff_reconcile, name="staff-reconcile"),
+    path("staff/money/", staff.money, name="staff-money"),
+    path("staff/money/grant/", staff.grant, name="staff-grant"),
+    path("staff/money/unfreeze/", staff.unfreeze, name="staff-unfreeze"),
+    path("staff/money/refund/", staff.refund, name="staff-refund"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from generations.models import GenerationEvent, GenerationJob, JobReference, ProviderAccount, ProviderAttempt
 
@@ -47,6 +48,13 @@ class GenerationJobAdmin(admin.ModelAdmin[GenerationJob]):
 
     def get_readonly_fields(self, request: object, obj: GenerationJob | None = None) -> list[str]:
         return [field.name for field in GenerationJob._meta.fields]
+
+    # Jobs are made by the composer/API (a hold with each) and ended by the pipeline: no raw add or delete here.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
+        return False
 
 
 @admin.register(ProviderAccount)

@@ -26,29 +26,46 @@ def _uses_s3() -> bool:
     return bool(settings.AWS_STORAGE_BUCKET_NAME)
 
 
-def signed_url(name: str, *, absolute: bool = False, download_as: str = "") -> str:
+def signed_url(name: str, *, absolute: bool = False, download_as: str = "", staff: bool = False) -> str:
     """A URL for the stored file ``name`` that works for ``SIGNED_FILE_URL_MAX_AGE`` seconds.
 
     ``absolute`` prefixes ``PUBLIC_BASE_URL`` (for providers and emails); ``download_as`` asks the browser to save the
-    file under that name instead of showing it.
+    file under that name instead of showing it. ``staff`` marks a reviewer's URL: only such a URL serves a video
+    hidden under moderation (``studio.moderation.visibility``); mint it only after checking the viewer is staff.
     """
     if not name:
         return ""
     if _uses_s3():
+        # S3 serves presigned URLs without asking us, so a hidden video's URL is refused when it would be minted.
+        if not staff:
+            from studio.moderation.visibility import stored_file_hidden
+
+            if stored_file_hidden(name):
+                return ""
         params = {"ResponseContentDisposition": f'attachment; filename="{download_as}"'} if download_as else None
         return str(default_storage.url(name, parameters=params))  # type: ignore[call-arg]
-    token = signing.dumps({"n": name, "d": download_as}, salt=_SALT, compress=True)
+    payload: dict[str, object] = {"n": name, "d": download_as}
+    if staff:
+        payload["s"] = 1
+    token = signing.dumps(payload, salt=_SALT, compress=True)
     path = reverse("signed-file", kwargs={"token": token})
     return f"{settings.PUBLIC_BASE_URL}{path}" if absolute else path
 
 
 def read_signed_token(token: str) -> tuple[str, str]:
-    """Return (storage name, download name) for a valid, unexpired token; raise Http404 otherwise."""
+    """Return (storage name, download name) for a valid, unexpired token; raise Http404 otherwise. A hidden video
+    (under moderation review, or taken down) is served only on a staff token."""
     try:
         data = signing.loads(token, salt=_SALT, max_age=settings.SIGNED_FILE_URL_MAX_AGE)
     except signing.BadSignature:
         raise Http404("This link is invalid or has expired.") from None
-    return str(data["n"]), str(data.get("d") or "")
+    name = str(data["n"])
+    if not data.get("s"):
+        from studio.moderation.visibility import stored_file_hidden
+
+        if stored_file_hidden(name):
+            raise Http404("This video is under review.")
+    return name, str(data.get("d") or "")
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

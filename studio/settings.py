@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "studio.assets",
     "studio.notifications",
     "studio.audit",
+    "studio.moderation",
     "generations",
     "billing",
 ]
@@ -365,3 +366,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
+
+# --- Moderation (issue 8) ---------------------------------------------------------------------------------------------
+# Defaults of the deployment's policy row (staff edit it on the review queue's policy page; the row then wins).
+MODERATION_HIDE_UNTIL_REVIEWED = env_bool("MODERATION_HIDE_UNTIL_REVIEWED", True)
+MODERATION_REFUND_PROVIDER_FLAGGED = env_bool("MODERATION_REFUND_PROVIDER_FLAGGED", True)
+MODERATION_REFUND_MEMBER_REPORTED = env_bool("MODERATION_REFUND_MEMBER_REPORTED", False)
+MODERATION_APPEAL_WINDOW_DAYS = env_int("MODERATION_APPEAL_WINDOW_DAYS", 20, min_value=1)
+MODERATION_CLAIM_MINUTES = env_int("MODERATION_CLAIM_MINUTES", 30, min_value=1)

@@ -18,4 +18,6 @@ urlpatterns = [
     path("generations/", include("generations.urls")),
     path("billing/", include("billing.urls")),
     path("admin/", admin.site.urls),
+    path("moderation/", include("studio.moderation.urls")),
+    path("audit/", include("studio.audit.urls")),
 ]

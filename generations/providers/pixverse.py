@@ -49,6 +49,8 @@ from generations.providers.http import HttpAnswer, ProviderHttp, expect_mapping,
 
 MODEL = "c1"
 CONCURRENCY_FULL = 500044
+#: Content rejected (moderation) [third-party, providers.md §10]: by code, whatever the message says.
+MODERATION_CODES = frozenset({500054, 500063})
 #: "Invalid parameter" — what a create answers for an img_id the account no longer knows.
 STALE_IMAGE_CODE = "400017"
 
@@ -82,7 +84,7 @@ def envelope_error(data: Any, *, provider: str, http_status: int | None = None) 
     kwargs: dict[str, Any] = {"provider": provider, "code": str(code), "http_status": http_status}
     if code == CONCURRENCY_FULL:
         return ConcurrencyFullError(message, **kwargs)
-    if is_moderation_message(message):
+    if code in MODERATION_CODES or is_moderation_message(message):
         return ModerationError(message, **kwargs)
     if 500000 <= code < 600000:
         return TransientError(message, **kwargs)

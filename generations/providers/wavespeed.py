@@ -188,8 +188,9 @@ def parse_prediction(data: Mapping[str, Any], *, provider: str = WaveSpeedAdapte
         outputs = data.get("outputs")
         if not isinstance(outputs, list) or not outputs or not isinstance(outputs[0], str) or not outputs[0]:
             raise MalformedResponseError("completed prediction without outputs[0]", provider=provider)
+        # A flagged output is still delivered: the pipeline saves it hidden and opens a review case (issue 8).
         return PollResult(
-            state=ProviderState.MODERATED if nsfw else state,
+            state=state,
             raw_status=status,
             output_url=outputs[0],
             nsfw=nsfw,

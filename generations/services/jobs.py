@@ -7,6 +7,7 @@ credits, a cap, a frozen wallet — the message says which).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Sequence
@@ -24,12 +25,13 @@ from generations import routing
 from generations.models import AUTO, GenerationJob, JobReference, Lineage
 from generations.providers.errors import ProviderError
 from generations.providers.registry import get_adapter
-from generations.services import enqueue
+from generations.services import enqueue, moderation
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
 from generations.services.specs import ReferenceInput, build_spec, job_references
 from generations.states import AT_PROVIDER, TERMINAL, State, transition
 from generations.validation import SpecValidationError, validate_spec
+from studio.moderation.prescreen import Screening
 from studio.teams.access import Perm, require_membership
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ class Preview:
     quote: Quote
     decision: routing.RoutingDecision
     warnings: tuple[str, ...]
+    screening: Screening = dataclasses.field(default_factory=Screening)
 
 
 def _check_assets(project: Project, references: Sequence[ReferenceInput]) -> None:
@@ -77,6 +80,9 @@ def _check_assets(project: Project, references: Sequence[ReferenceInput]) -> Non
 def generation_preview(*, user: User, project: Project, request: JobRequest) -> Preview:
     """Validate ``request``, choose its provider and price it. Changes nothing."""
     require_membership(user, project.team_id, Perm.GENERATE)
+    screening = moderation.screen_request(
+        user=user, team=project.team, prompt=request.prompt, negative_prompt=request.negative_prompt
+    )
     _check_assets(project, request.references)
     spec = build_spec(
         job_id=uuid.uuid4(),
@@ -102,7 +108,7 @@ def generation_preview(*, user: User, project: Project, request: JobRequest) -> 
         duration=request.duration,
         audio=request.generate_audio_switch,
     )
-    return Preview(quote=quote, decision=decision, warnings=tuple(warnings))
+    return Preview(quote=quote, decision=decision, warnings=tuple(warnings), screening=screening)
 
 
 def generation_create(
@@ -172,6 +178,7 @@ def generation_create(
                 hold=hold,
                 queued_at=timezone.now(),
             )
+            moderation.on_job_created(job, preview.screening)
             enqueue.dispatch()
     except BillingError as exc:
         raise GenerationRefused(str(exc)) from exc

@@ -22,6 +22,7 @@ from generations.providers.registry import get_adapter
 from generations.services import config, enqueue
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
+from generations.services.moderation import on_output_flagged
 from generations.states import AT_PROVIDER, State, transition
 
 logger = logging.getLogger("generations.poll")
@@ -137,6 +138,8 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> None:
             next_poll_at=None,
         )
         if changed:
+            if result.nsfw:
+                on_output_flagged(job, verdict=result.error_message or "output flagged NSFW")
             enqueue.finalize(job.pk)
             enqueue.dispatch()
     elif state == ProviderState.MODERATED:

@@ -29,10 +29,15 @@ def user_create(*, email: str, password: str | None, name: str = "", verified: b
     return user
 
 
+@transaction.atomic
 def api_token_create(*, user: User, name: str = "default") -> tuple[ApiToken, str]:
     """Create a token and return it with the raw value, which is never stored and cannot be shown again."""
+    from studio.audit.models import AuditAction
+    from studio.audit.services import audit_record
+
     raw = ApiToken.generate()
     token = ApiToken.objects.create(user=user, name=name, token_hash=hash_token(raw), hint=raw[:8])
+    audit_record(action=AuditAction.API_TOKEN_CREATED, actor=user, target=token, data={"name": name, "hint": raw[:8]})
     return token, raw
 
 

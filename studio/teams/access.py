@@ -216,3 +216,46 @@ def get_invitation_for_user(user: User | AnonymousUser, invitation_id: int, perm
 
 def get_membership_for_user(user: User | AnonymousUser, membership_id: int, perm: Perm = Perm.VIEW) -> Membership:
     return get_for_user(user, Membership.objects.select_related("team", "user"), perm=perm, pk=membership_id)
+
+
+# Moderation (issue 8): a video under review or taken down is hidden from its team; staff review it. The rule itself
+# lives in ``studio.moderation.visibility``; these are the names pages (library, job page, all-videos) call.
+
+
+def is_staff_reviewer(user: User | AnonymousUser) -> bool:
+    from studio.moderation.visibility import is_reviewer
+
+    return is_reviewer(user)
+
+
+def may_see_video(user: User | AnonymousUser, job: Any) -> bool:
+    """May ``user`` (already allowed to see ``job``) see its video? False while moderation hides it."""
+    from studio.moderation.visibility import video_hidden_for
+
+    return not video_hidden_for(user, job)
+
+
+def exclude_hidden_videos(user: User | AnonymousUser, queryset: QuerySet[M], *, job_prefix: str = "") -> QuerySet[M]:
+    """Drop jobs whose video moderation hides (for lists that show only playable videos; staff keep them)."""
+    from studio.moderation.visibility import hidden_video_q, is_reviewer
+
+    return queryset if is_reviewer(user) else queryset.exclude(hidden_video_q(job_prefix))
+
+
+def get_case_for_staff(user: User | AnonymousUser, case_id: int) -> Any:
+    """A moderation case for the review pages: staff only, 404 for everyone else."""
+    from studio.moderation.models import Case
+
+    if not is_staff_reviewer(user):
+        raise Http404("Not found.")
+    case = Case.objects.select_related("job", "team", "creator", "claimed_by").filter(pk=case_id).first()
+    if case is None:
+        raise Http404("Not found.")
+    return case
+
+
+def require_staff(user: User | AnonymousUser) -> User:
+    """Platform staff only (the review queue, staff money pages, the all-teams audit log); 404 for everyone else."""
+    if not is_staff_reviewer(user):
+        raise Http404("Not found.")
+    return user  # type: ignore[return-value]

@@ -26,10 +26,14 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
+from studio.audit.models import AuditAction
+from studio.audit.services import audit_record
 from studio.teams.access import assignable_roles, check_member_change
 from studio.teams.models import INVITATION_LIFETIME, Invitation, Membership, Role, Team
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from studio.accounts.models import User
 
 INVITATION_SALT = "studio.teams.invitation"
@@ -99,7 +103,7 @@ def team_switch(*, user: User, team: Team) -> None:
 
 
 @transaction.atomic
-def team_delete(*, team: Team) -> None:
+def team_delete(*, team: Team, actor: User | None = None, request: HttpRequest | None = None) -> None:
     """Delete a team and everything it owns. A personal team cannot be deleted. Stored asset files are removed
     after the transaction commits."""
     if team.is_personal:
@@ -107,6 +111,7 @@ def team_delete(*, team: Team) -> None:
     from studio.assets.services import asset_files_delete_on_commit
 
     asset_files_delete_on_commit(assets=team.assets.all())
+    audit_record(action=AuditAction.TEAM_DELETED, actor=actor, team=team, target=team, request=request)
     team.delete()
 
 
@@ -136,7 +141,9 @@ def _reset_active_team(user: User, team_id: int) -> None:
 
 
 @transaction.atomic
-def membership_change_role(*, actor: Membership, target: Membership, role: str) -> Membership:
+def membership_change_role(
+    *, actor: Membership, target: Membership, role: str, request: HttpRequest | None = None
+) -> Membership:
     """Give ``target`` the role ``role``. Admins never change owners or make owners; the last owner is never
     demoted."""
     if role not in Role.values:
@@ -147,17 +154,34 @@ def membership_change_role(*, actor: Membership, target: Membership, role: str) 
     target = Membership.objects.select_related("team", "user").get(pk=target.pk)
     if target.role == role:
         return target
+    old_role = target.role
     target.role = role
     target.save(update_fields=["role"])
+    audit_record(
+        action=AuditAction.ROLE_CHANGED,
+        actor=actor.user,
+        team=target.team,
+        target=target,
+        request=request,
+        data={"user": target.user.email, "from": old_role, "to": role},
+    )
     return target
 
 
 @transaction.atomic
-def membership_remove(*, actor: Membership, target: Membership) -> None:
+def membership_remove(*, actor: Membership, target: Membership, request: HttpRequest | None = None) -> None:
     """Remove ``target`` from the team. Admins never remove owners; the last owner is never removed."""
     check_member_change(actor, target)
     _refuse_if_last_owner(target, action="be removed")
     target = Membership.objects.select_related("team", "user").get(pk=target.pk)
+    audit_record(
+        action=AuditAction.MEMBER_REMOVED,
+        actor=actor.user,
+        team=target.team,
+        target=target,
+        request=request,
+        data={"user": target.user.email, "role": target.role},
+    )
     target.delete()
     _reset_active_team(target.user, target.team_id)
 
@@ -186,7 +210,9 @@ def invitation_url(invitation: Invitation) -> str:
 
 
 @transaction.atomic
-def invitation_create(*, team: Team, email: str, role: str, invited_by: User, inviter_role: str) -> Invitation:
+def invitation_create(
+    *, team: Team, email: str, role: str, invited_by: User, inviter_role: str, request: HttpRequest | None = None
+) -> Invitation:
     """Invite ``email`` to ``team`` and email them a link valid for ``INVITATION_LIFETIME``. Only owners invite
     owners; a member cannot be invited again; an unexpired open invitation must be revoked first."""
     email = email.strip().lower()
@@ -213,6 +239,14 @@ def invitation_create(*, team: Team, email: str, role: str, invited_by: User, in
         created_at=now,
         expires_at=now + INVITATION_LIFETIME,
     )
+    audit_record(
+        action=AuditAction.INVITATION_SENT,
+        actor=invited_by,
+        team=team,
+        target=invitation,
+        request=request,
+        data={"email": email, "role": role},
+    )
     link = invitation_url(invitation)
     days = INVITATION_LIFETIME.days
     transaction.on_commit(
@@ -231,7 +265,9 @@ def invitation_create(*, team: Team, email: str, role: str, invited_by: User, in
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation) -> Invitation:
+def invitation_revoke(
+    *, invitation: Invitation, actor: User | None = None, request: HttpRequest | None = None
+) -> Invitation:
     """Revoke an open invitation; its link stops working at once. Accepted invitations cannot be revoked."""
     updated = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
@@ -239,6 +275,14 @@ def invitation_revoke(*, invitation: Invitation) -> Invitation:
     if updated != 1:
         raise TeamError("This invitation was already accepted or revoked.")
     invitation.refresh_from_db()
+    audit_record(
+        action=AuditAction.INVITATION_REVOKED,
+        actor=actor,
+        team=invitation.team,
+        target=invitation,
+        request=request,
+        data={"email": invitation.email},
+    )
     return invitation
 
 
@@ -282,7 +326,7 @@ def invitation_check_recipient(*, invitation: Invitation, user: User) -> None:
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, user: User) -> Membership:
+def invitation_accept(*, token: str, user: User, request: HttpRequest | None = None) -> Membership:
     """Accept the invitation behind ``token`` as ``user``: add them to the team with the invited role and make the
     team active. Refused (changing nothing) when the link is forged, expired, revoked, already used, or the user's
     email is not the invited one. Single use: the conditional UPDATE must claim exactly one row."""
@@ -299,4 +343,12 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     )
     user.active_team = invitation.team
     user.save(update_fields=["active_team"])
+    audit_record(
+        action=AuditAction.INVITATION_ACCEPTED,
+        actor=user,
+        team=invitation.team,
+        target=invitation,
+        request=request,
+        data={"email": invitation.email, "role": membership.role},
+    )
     return membership

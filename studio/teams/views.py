@@ -129,7 +129,7 @@ def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk, Perm.MANAGE_TEAM)
     if request.method == "POST":
         try:
-            services.team_delete(team=team)
+            services.team_delete(team=team, actor=_user(request), request=request)
         except services.TeamError as exc:
             messages.error(request, str(exc))
             return redirect("teams:detail", pk=team.pk)
@@ -163,6 +163,7 @@ def invitation_create(request: HttpRequest, pk: int) -> HttpResponse:
                 role=form.cleaned_data["role"],
                 invited_by=_user(request),
                 inviter_role=membership.role,
+                request=request,
             )
         except services.TeamError as exc:
             form.add_error(None, str(exc))
@@ -178,7 +179,7 @@ def invitation_create(request: HttpRequest, pk: int) -> HttpResponse:
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = access.get_invitation_for_user(request.user, pk, Perm.INVITE)
     try:
-        services.invitation_revoke(invitation=invitation)
+        services.invitation_revoke(invitation=invitation, actor=_user(request), request=request)
     except services.TeamError as exc:
         messages.error(request, str(exc))
     else:
@@ -221,7 +222,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     user = _user(request)
     if request.method == "POST":
         try:
-            membership = services.invitation_accept(token=token, user=user)
+            membership = services.invitation_accept(token=token, user=user, request=request)
         except services.InvitationError as exc:
             return _invitation_refused(request, exc)
         request.session.pop(PENDING_INVITATION_SESSION_KEY, None)
@@ -246,7 +247,9 @@ def member_change_role(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose one of the listed roles.")
         return redirect("teams:detail", pk=target.team_id)
     try:
-        updated = services.membership_change_role(actor=actor, target=target, role=form.cleaned_data["role"])
+        updated = services.membership_change_role(
+            actor=actor, target=target, role=form.cleaned_data["role"], request=request
+        )
     except services.TeamError as exc:
         messages.error(request, str(exc))
     else:
@@ -260,7 +263,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     target = access.get_membership_for_user(request.user, pk, Perm.MANAGE_MEMBERS)
     actor = access.require_membership(request.user, target.team_id, Perm.MANAGE_MEMBERS)
     try:
-        services.membership_remove(actor=actor, target=target)
+        services.membership_remove(actor=actor, target=target, request=request)
     except services.TeamError as exc:
         messages.error(request, str(exc))
     else:
