@@ -44,7 +44,6 @@ def hold_state(job: GenerationJob) -> str:
         ("pixverse", "#moderate", State.MODERATED),
         ("dashscope", "#moderate", State.MODERATED),
         ("highway", "#moderate", State.MODERATED),
-        ("wavespeed", "#nsfw", State.MODERATED),
     ],
 )
 def test_provider_side_failures_end_the_job_and_release_the_hold(
@@ -62,7 +61,7 @@ def test_provider_side_failures_end_the_job_and_release_the_hold(
     # The event trail ends in that state, and the moderation hook (the review case) ran exactly for moderated jobs.
     assert job.events.last().to_state == state
     assert moderated == ([str(job.pk)] if state == State.MODERATED else [])
-    assert not job.output  # a flagged (NSFW) output is never stored
+    assert not job.output  # a refused job has no video (NSFW-flagged deliveries: tests/moderation)
     assert hold_state(job) == HoldState.RELEASED
     assert job.hold.captured_amount == 0
     assert job.charged_credits == 0

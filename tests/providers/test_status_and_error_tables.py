@@ -96,7 +96,7 @@ STATUS_TABLE: list[StatusRow] = [
     StatusRow("wavespeed", "processing", S.RUNNING),
     StatusRow("wavespeed", "completed", S.SUCCEEDED),
     StatusRow("wavespeed", "completed", S.SUCCEEDED, {"code": 0}),  # task code 0 = ok
-    StatusRow("wavespeed", "completed", S.MODERATED, {"has_nsfw_contents": [True]}, error_code="nsfw"),
+    StatusRow("wavespeed", "completed", S.SUCCEEDED, {"has_nsfw_contents": [True]}, error_code="nsfw"),
     StatusRow("wavespeed", "failed", S.FAILED),
     StatusRow("wavespeed", "failed", S.MODERATED, {"code": 1200}, error_code="1200"),
     StatusRow("wavespeed", "failed", S.MODERATED, {"has_nsfw_contents": [True]}),

@@ -93,12 +93,12 @@ def test_completed(mock_transport: MockProvider) -> None:
     assert (result.state, result.output_url, result.nsfw) == (ProviderState.SUCCEEDED, "https://cdn/v.mp4", False)
 
 
-def test_completed_but_flagged_nsfw_is_moderated(mock_transport: MockProvider) -> None:
+def test_completed_but_flagged_nsfw_is_delivered_with_the_flag(mock_transport: MockProvider) -> None:
     mock_transport.reply(
         wavespeed(wavespeed_prediction("completed", outputs=["https://cdn/v.mp4"], has_nsfw_contents=[True]))
     )
     result = make_adapter("wavespeed").poll("pred-123")
-    assert (result.state, result.nsfw) == (ProviderState.MODERATED, True)
+    assert (result.state, result.nsfw, result.output_url) == (ProviderState.SUCCEEDED, True, "https://cdn/v.mp4")
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,6 @@ FAULTS = [
     # (provider, mode, prompt token or None, armed fault or None, expected state, expected hold state)
     ("wavespeed", Mode.TEXT_TO_VIDEO, "#fail", None, State.FAILED, HoldState.RELEASED),
     ("pixverse", Mode.TEXT_TO_VIDEO, "#moderate", None, State.MODERATED, HoldState.RELEASED),
-    ("wavespeed", Mode.TEXT_TO_VIDEO, "#nsfw", None, State.MODERATED, HoldState.RELEASED),
     ("highway", Mode.TEXT_TO_VIDEO, None, "error500", State.SUCCEEDED, HoldState.CAPTURED),
     ("dashscope", Mode.IMAGE_TO_VIDEO, None, "ratelimit", State.SUCCEEDED, HoldState.CAPTURED),
     ("pixverse", Mode.IMAGE_TO_VIDEO, None, "busy", State.SUCCEEDED, HoldState.CAPTURED),  # 500044
