@@ -76,7 +76,15 @@ class Decision:
 # --- Opening cases ------------------------------------------------------------------------------------------------
 
 
-def _history(case: Case, *, action: str, actor: User | None, from_state: str, reason: str = "", **data: Any) -> None:
+def _history(
+    case: Case,
+    *,
+    action: str,
+    actor: User | None,
+    from_state: str,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
     CaseHistory.objects.create(
         case=case,
         action=action,
@@ -85,7 +93,7 @@ def _history(case: Case, *, action: str, actor: User | None, from_state: str, re
         to_state=case.state,
         version=case.version,
         reason=reason,
-        data=data,
+        data=data or {},
     )
 
 
@@ -124,7 +132,11 @@ def signal_add(
     Case.objects.filter(pk=case.pk).update(**updates)
     case.refresh_from_db()
     _history(
-        case, action="opened" if created else "signal", actor=reporter, from_state=old, source=source, weight=amount
+        case,
+        action="opened" if created else "signal",
+        actor=reporter,
+        from_state=old,
+        data={"source": source, "weight": amount},
     )
     return case
 
@@ -388,7 +400,7 @@ def case_decide(
     case.charge_outcome = outcome
     case.save(update_fields=["charge_outcome", "quarantine"])
     data["charge_outcome"] = outcome
-    _history(case, action=decision, actor=reviewer, from_state=old_state, reason=reason, **data)
+    _history(case, action=decision, actor=reviewer, from_state=old_state, reason=reason, data=data)
     audit_record(
         action=AuditAction.MODERATION_DECISION,
         actor=reviewer,
@@ -545,7 +557,7 @@ def appeal_decide(
         actor=reviewer,
         from_state=CaseState.APPEALED,
         reason=reason,
-        **data,
+        data=data,
     )
     audit_record(
         action=AuditAction.MODERATION_APPEAL_DECISION,

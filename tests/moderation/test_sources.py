@@ -67,7 +67,10 @@ def test_pixverse_content_codes_are_moderation_whatever_the_message(code):
 
 @pytest.mark.parametrize("code", [500054, 500063])
 def test_pixverse_content_code_at_submit_opens_a_case(
-    pipeline, code, mock_transport, django_capture_on_commit_callbacks  # noqa: F811
+    pipeline,
+    code,
+    mock_transport,
+    django_capture_on_commit_callbacks,  # noqa: F811
 ):
     world = pipeline.world
     before = balance(world.member, world.team)
@@ -138,8 +141,15 @@ def test_a_blocked_term_refuses_before_any_hold_with_the_reason_in_the_composer(
     # The composer shows the reason (confirm step refused, nothing held).
     response = world.client_for(world.member).post(
         reverse("generations:compose", kwargs={"project_pk": world.project.pk}),
-        {"mode": "t2v", "prompt": "gore at dawn", "resolution": "360p", "duration": 2, "aspect_ratio": "16:9",
-         "provider": "wavespeed", "confirm": "1"},
+        {
+            "mode": "t2v",
+            "prompt": "gore at dawn",
+            "resolution": "360p",
+            "duration": 2,
+            "aspect_ratio": "16:9",
+            "provider": "wavespeed",
+            "confirm": "1",
+        },
     )
     assert response.status_code == 400
     assert "graphic violence is not allowed" in response.content.decode()
