@@ -50,3 +50,29 @@ def make_job(
     if settle:
         pipeline.worker.settle(job)
     return job
+
+
+def delivered_job(world: Any, *, credits: int = 20, user: User | None = None) -> GenerationJob:
+    """A succeeded job with a real captured hold and a (small) stored video and poster, without the pipeline."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from billing import ledger
+    from billing.wallets import wallet_for_spending
+    from generations.states import State
+    from tests.generations.factories import GenerationJobFactory
+    from tests.generations.helpers import fund
+
+    creator = user or world.member
+    fund(creator, world.team, credits * 5)
+    job = GenerationJobFactory(project=world.project, creator=creator, state=State.SUCCEEDED, quoted_credits=credits)
+    hold = ledger.hold(
+        wallet=wallet_for_spending(user=creator, team=world.team), amount=credits, key=str(job.pk), user=creator,
+        team=world.team,
+    )
+    ledger.capture(hold=hold, amount=credits)
+    output = default_storage.save(f"generations/{world.team.pk}/{job.pk}.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42"))
+    poster = default_storage.save(f"generations/{world.team.pk}/{job.pk}-poster.jpg", ContentFile(b"\xff\xd8\xff"))
+    GenerationJob.objects.filter(pk=job.pk).update(hold=hold, charged_credits=credits, output=output, poster=poster)
+    job.refresh_from_db()
+    return job
