@@ -116,6 +116,58 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "generations:cancel": _generation_job,
     "generations:retry": _generation_job,
     "generations:remix": _generation_job,
+    # moderation: what members do (report a video, answer a reviewer, appeal a takedown)
+    "moderation:report": _generation_job,
+    "moderation:reply": lambda w: {"pk": _moderation_case(w).pk},
+    "moderation:appeal": lambda w: {"pk": _strike(w).pk},
+    # audit: a team's log and its CSV (owners and admins; members 403, outsiders 404)
+    "audit:team": lambda w: {"team_id": w.team.pk},
+    "audit:team-csv": lambda w: {"team_id": w.team.pk},
+}
+
+def _moderation_case(w: World) -> Any:
+    from studio.moderation.models import Source
+    from studio.moderation.services import signal_add
+    from tests.generations.factories import GenerationJobFactory
+
+    job = GenerationJobFactory(project=w.project, creator=w.member, state="succeeded")
+    return signal_add(job=job, source=Source.MEMBER_REPORT, detail="x", reporter=w.owner)
+
+
+def _strike(w: World) -> Any:
+    from studio.moderation.models import Strike
+
+    case = _moderation_case(w)
+    return Strike.objects.create(
+        case=case, user=w.member, team=w.team, reason="x", appeal_until=timezone.now() + timedelta(days=1)
+    )
+
+
+def _restriction(w: World) -> dict[str, int]:
+    from studio.moderation.models import Restriction
+
+    return {"pk": Restriction.objects.create(user=w.member, reason="x").pk}
+
+
+# Platform-staff pages outside the admin (review queue, staff money, the all-teams audit log): everyone who is not
+# staff gets 404, whatever their role; staff do not. Name -> kwargs (None when the route takes none).
+STAFF_ROUTES: dict[str, Callable[[World], dict[str, Any]] | None] = {
+    "moderation:queue": None,
+    "moderation:bulk": None,
+    "moderation:case": lambda w: {"pk": _moderation_case(w).pk},
+    "moderation:claim": lambda w: {"pk": _moderation_case(w).pk},
+    "moderation:decide": lambda w: {"pk": _moderation_case(w).pk},
+    "moderation:decide-appeal": lambda w: {"pk": _moderation_case(w).pk},
+    "moderation:terms": None,
+    "moderation:policy": None,
+    "moderation:restrictions": None,
+    "moderation:restriction-lift": _restriction,
+    "audit:log": None,
+    "audit:log-csv": None,
+    "billing:staff-money": None,
+    "billing:staff-grant": None,
+    "billing:staff-unfreeze": None,
+    "billing:staff-refund": None,
 }
 
 NON_OBJECT_ROUTES: dict[str, str] = {
@@ -203,7 +255,11 @@ def test_every_route_is_named_or_belongs_to_a_known_app() -> None:
 
 
 def test_every_route_with_kwargs_is_registered() -> None:
-    missing = [r.name for r in WITH_KWARGS if r.name not in OBJECT_ROUTES and r.name not in NON_OBJECT_ROUTES]
+    missing = [
+        r.name
+        for r in WITH_KWARGS
+        if r.name not in OBJECT_ROUTES and r.name not in NON_OBJECT_ROUTES and r.name not in STAFF_ROUTES
+    ]
     assert not missing, (
         f"New routes with URL kwargs are not registered in tests/test_access_urls.py: {missing}. Add each to "
         "OBJECT_ROUTES (name -> lambda w: kwargs of an object created in w.team) or, if the kwarg is not an object "
@@ -266,3 +322,31 @@ def test_users_of_another_team_get_404_on_object_routes(world: World, media_root
 
     member_status = world.client_for(world.member).get(url).status_code
     assert member_status != 404, f"a member of the team gets 404 on {url} ({name}); the registry entry is wrong"
+
+
+def test_every_moderation_and_audit_route_is_registered() -> None:
+    """Moderation and audit pages are either a member's object route or a staff route: none is forgotten."""
+    names = {r.name for r in ROUTES if r.namespace in ("moderation", "audit")}
+    assert names, "the moderation and audit URLConfs are mounted"
+    unregistered = sorted(names - set(OBJECT_ROUTES) - set(STAFF_ROUTES))
+    assert not unregistered, f"register these in OBJECT_ROUTES or STAFF_ROUTES: {unregistered}"
+    assert not set(STAFF_ROUTES) - {r.name for r in ROUTES}, "STAFF_ROUTES lists routes that no longer exist"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(STAFF_ROUTES))
+def test_staff_routes_are_404_for_everyone_but_staff(world: World, media_root: Any, name: str) -> None:
+    from tests.factories import UserFactory
+
+    make_kwargs = STAFF_ROUTES[name]
+    url = reverse(name, kwargs=make_kwargs(world) if make_kwargs else None)
+    for user in (world.owner, world.admin, world.member, world.outsider):
+        client = world.client_for(user)
+        statuses = {"GET": client.get(url).status_code, "POST": client.post(url, {"reason": "x"}).status_code}
+        assert set(statuses.values()) <= {404, 405} and 404 in statuses.values(), (
+            f"{user.email} got {statuses} from {url} ({name}); non-staff must get 404"
+        )
+    staff = world.client_for(UserFactory(email="staff@example.com", is_staff=True))
+    assert {staff.get(url).status_code, staff.post(url, {"reason": "x"}).status_code} - {404, 405}, (
+        f"staff get 404 from {url} ({name}); the registry entry is wrong"
+    )
