@@ -125,6 +125,7 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "audit:team-csv": lambda w: {"team_id": w.team.pk},
 }
 
+
 def _moderation_case(w: World) -> Any:
     from studio.moderation.models import Source
     from studio.moderation.services import signal_add

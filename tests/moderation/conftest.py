@@ -67,7 +67,10 @@ def delivered_job(world: Any, *, credits: int = 20, user: User | None = None) ->
     fund(creator, world.team, credits * 5)
     job = GenerationJobFactory(project=world.project, creator=creator, state=State.SUCCEEDED, quoted_credits=credits)
     hold = ledger.hold(
-        wallet=wallet_for_spending(user=creator, team=world.team), amount=credits, key=str(job.pk), user=creator,
+        wallet=wallet_for_spending(user=creator, team=world.team),
+        amount=credits,
+        key=str(job.pk),
+        user=creator,
         team=world.team,
     )
     ledger.capture(hold=hold, amount=credits)

@@ -40,8 +40,9 @@ def test_two_concurrent_takedowns_apply_once_with_one_refund(world, media_root) 
                 target = Case.objects.select_related("job", "team", "creator").get(pk=case_id)
                 barrier.wait(timeout=30)
                 decision = Decision.TAKE_DOWN if i == 0 else Decision.APPROVE
-                case_decide(case=target, version=version, reviewer=reviewers[i], decision=decision,
-                            reason="nudity", refund=True)
+                case_decide(
+                    case=target, version=version, reviewer=reviewers[i], decision=decision, reason="nudity", refund=True
+                )
                 result = f"applied:{decision}"
             except AlreadyDecided:
                 result = "already decided"
