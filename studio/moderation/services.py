@@ -135,7 +135,7 @@ def signal_add(
         case,
         action="opened" if created else "signal",
         actor=reporter,
-        from_state=old,
+        from_state="" if created else old,
         data={"source": source, "weight": amount},
     )
     return case

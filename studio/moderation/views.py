@@ -132,6 +132,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "record": selectors.creator_record(case),
         "strike": Strike.objects.filter(case=case).first(),
         "refund_default": refund_by_default(case),
+        "has_reports": case.signals.filter(source=Source.MEMBER_REPORT).exists(),
         "claimed_by_other": case.claimed_by_id not in (None, request.user.pk) and case.claimed_until is not None,
     }
     return render(request, "moderation/case.html", context)
