@@ -374,3 +374,7 @@ MODERATION_REFUND_PROVIDER_FLAGGED = env_bool("MODERATION_REFUND_PROVIDER_FLAGGE
 MODERATION_REFUND_MEMBER_REPORTED = env_bool("MODERATION_REFUND_MEMBER_REPORTED", False)
 MODERATION_APPEAL_WINDOW_DAYS = env_int("MODERATION_APPEAL_WINDOW_DAYS", 20, min_value=1)
 MODERATION_CLAIM_MINUTES = env_int("MODERATION_CLAIM_MINUTES", 30, min_value=1)
+CELERY_BEAT_SCHEDULE["purge-quarantine"] = {
+    "task": "studio.moderation.tasks.purge_quarantine",
+    "schedule": crontab(minute=41, hour=3),
+}

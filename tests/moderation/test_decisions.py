@@ -349,3 +349,23 @@ def test_the_refund_ledger_function_posts_once_and_only_for_charged_holds(pipeli
     moderated.hold.refresh_from_db()
     assert moderated.hold.state == HoldState.RELEASED
     assert ledger.job_refund(hold=moderated.hold, reason="nothing charged", created_by=None) is None
+
+
+def test_quarantine_is_purged_once_the_appeal_window_closed_but_not_while_an_appeal_waits(pipeline, staff):
+    from studio.moderation.services import quarantine_purge
+    from studio.moderation.tasks import purge_quarantine
+
+    world = pipeline.world
+    kept, kept_case = flagged_job(pipeline)
+    appealed, appealed_case = flagged_job(pipeline)
+    names = {}
+    for job, case in ((kept, kept_case), (appealed, appealed_case)):
+        names[job.pk] = [job.output.name, job.poster.name]
+        case_decide(case=case, version=case.version, reviewer=staff.first, decision=Decision.TAKE_DOWN, reason="x")
+    appeal_file(strike=Strike.objects.get(case=appealed_case), user=world.member, message="please")
+    assert quarantine_purge() == 0  # both windows still open
+    Strike.objects.update(appeal_until=timezone.now() - timedelta(seconds=1))
+    assert purge_quarantine() == 1  # the appealed one waits for its decision
+    assert not any(default_storage.exists(f"quarantine/{n}") for n in names[kept.pk])
+    assert all(default_storage.exists(f"quarantine/{n}") for n in names[appealed.pk])
+    assert Case.objects.get(pk=kept_case.pk).quarantine == {}
