@@ -35,7 +35,14 @@ def test_two_concurrent_takedowns_apply_once_with_one_refund(world, media_root) 
         outcomes: list[str] = []
         lock = threading.Lock()
 
-        def decide(i: int, case_id: int = case.pk, version: int = version) -> None:
+        def decide(
+            i: int,
+            case_id: int = case.pk,
+            version: int = version,
+            barrier: threading.Barrier = barrier,
+            outcomes: list[str] = outcomes,
+            lock: threading.Lock = lock,
+        ) -> None:
             try:
                 target = Case.objects.select_related("job", "team", "creator").get(pk=case_id)
                 barrier.wait(timeout=30)

@@ -111,7 +111,7 @@ def test_take_down_of_a_member_report_keeps_the_charge_by_default(pipeline, staf
 
 def test_the_reviewer_may_choose_keep_for_a_flagged_video(pipeline, staff):
     world = pipeline.world
-    job, case = flagged_job(pipeline)
+    _, case = flagged_job(pipeline)
     before = balance(world.member, world.team)
     case = case_decide(
         case=case,
@@ -139,7 +139,7 @@ def test_approve_shows_the_video_again_and_keeps_the_charge(pipeline, staff):
 
 def test_a_stale_version_is_told_it_was_already_decided_and_changes_nothing(pipeline, staff):
     world = pipeline.world
-    job, case = flagged_job(pipeline)
+    _, case = flagged_job(pipeline)
     version = case.version
     case_decide(case=case, version=version, reviewer=staff.first, decision=Decision.APPROVE)
     before = balance(world.member, world.team)
@@ -151,7 +151,7 @@ def test_a_stale_version_is_told_it_was_already_decided_and_changes_nothing(pipe
 
 
 def test_a_claim_keeps_other_reviewers_out_until_it_expires(pipeline, staff):
-    job, case = flagged_job(pipeline)
+    _, case = flagged_job(pipeline)
     case_claim(case=case, reviewer=staff.first)
     with pytest.raises(ModerationRefused, match="reviewing"):
         case_claim(case=case, reviewer=staff.second)
@@ -166,7 +166,7 @@ def test_a_claim_keeps_other_reviewers_out_until_it_expires(pipeline, staff):
 
 
 def test_reasons_are_required_and_dismiss_is_for_reports_only(pipeline, staff):
-    job, case = flagged_job(pipeline)
+    _, case = flagged_job(pipeline)
     with pytest.raises(ModerationRefused, match="reason"):
         case_decide(case=case, version=case.version, reviewer=staff.first, decision=Decision.TAKE_DOWN, reason=" ")
     with pytest.raises(ModerationRefused, match="report"):
@@ -278,7 +278,7 @@ def test_an_overturn_after_a_refunding_takedown_does_not_refund_twice(pipeline, 
 def test_an_appeal_after_the_window_is_refused_and_an_upheld_appeal_keeps_it_down(pipeline, staff):
     world = pipeline.world
     policy_update(actor=staff.first, appeal_window_days=3)
-    job, case = flagged_job(pipeline)
+    _, case = flagged_job(pipeline)
     case = case_decide(
         case=case, version=case.version, reviewer=staff.first, decision=Decision.TAKE_DOWN, reason="nudity"
     )
@@ -290,7 +290,7 @@ def test_an_appeal_after_the_window_is_refused_and_an_upheld_appeal_keeps_it_dow
         appeal_file(strike=strike, user=world.member, message="late")
     assert not Appeal.objects.exists()
     # A second takedown, appealed in time and upheld, stays down.
-    job2, case2 = flagged_job(pipeline)
+    _, case2 = flagged_job(pipeline)
     case2 = case_decide(
         case=case2, version=case2.version, reviewer=staff.first, decision=Decision.TAKE_DOWN, reason="nudity"
     )
@@ -306,7 +306,7 @@ def test_a_single_reviewer_may_decide_the_appeal_when_there_is_no_other(pipeline
 
     only = UserFactory(email="solo@example.com", is_staff=True)
     world = pipeline.world
-    job, case = flagged_job(pipeline)
+    _, case = flagged_job(pipeline)
     case = case_decide(case=case, version=case.version, reviewer=only, decision=Decision.TAKE_DOWN, reason="x")
     appeal_file(strike=case.strike, user=world.member, message="please")
     case.refresh_from_db()

@@ -69,8 +69,8 @@ def test_pixverse_content_codes_are_moderation_whatever_the_message(code):
 def test_pixverse_content_code_at_submit_opens_a_case(
     pipeline,
     code,
-    mock_transport,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    mock_transport,  # noqa: F811 - the imported fixture
+    django_capture_on_commit_callbacks,
 ):
     world = pipeline.world
     before = balance(world.member, world.team)
