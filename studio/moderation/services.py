@@ -242,7 +242,7 @@ def _recipients(case: Case) -> list[User]:
 
 
 def _notify(case: Case, message: str) -> None:
-    url = reverse("generations:job", kwargs={"pk": case.job_id}) if case.job_id else ""
+    url = reverse("generations:job", kwargs={"pk": case.job_id}) + "#moderation" if case.job_id else ""
     for person in _recipients(case):
         notify(
             user=person,

@@ -186,3 +186,15 @@ def test_a_member_report_opens_a_case_once_per_member_and_does_not_hide(pipeline
     page = world.client_for(world.viewer).get(reverse("generations:job", kwargs={"pk": job.pk})).content.decode()
     assert "You reported this video" in page
     assert "<video" in page
+
+
+def test_with_hiding_off_a_flagged_video_stays_visible_but_still_opens_a_case(pipeline, staff):
+    from studio.moderation.policy import policy_update
+
+    policy_update(actor=staff.first, hide_until_reviewed=False)
+    job = make_job(pipeline, provider="wavespeed", prompt="a beach #nsfw")
+    case = Case.objects.get(job=job)
+    assert case.signals.get().source == Source.PROVIDER_NSFW and not case.hidden
+    page = pipeline.world.client_for(pipeline.world.member).get(reverse("generations:job", kwargs={"pk": job.pk}))
+    assert "<video" in page.content.decode()
+    assert pipeline.world.client_for(pipeline.world.member).get(signed_url(job.output.name)).status_code == 200
