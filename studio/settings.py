@@ -317,7 +317,11 @@ _EMULATOR_PATHS = {
     "highway": "/highway/v3",
 }
 # The emulators sign WaveSpeed webhooks with a fixed development secret, so local webhooks verify with no setup.
-_EMULATOR_WEBHOOK_SECRETS = {"wavespeed": "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA"}
+_EMULATOR_WEBHOOK_SECRETS = {
+    "wavespeed": "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA",
+    "pixverse": "emulator-pixverse-webhook-secret",
+}
+_EMULATOR_WEBHOOK_IDS = {"pixverse": "wh_emulator"}
 _DEFAULT_CONCURRENCY = {"wavespeed": 2, "pixverse": 2, "dashscope": 4, "highway": 4}
 EMULATOR_API_KEY = "emulator-key"
 PROVIDERS: dict[str, dict[str, object]] = {}
@@ -335,6 +339,8 @@ for _name, _real in _REAL_BASE_URLS.items():
             f"{_prefix}_WEBHOOK_SECRET", "" if _key else _EMULATOR_WEBHOOK_SECRETS.get(_name, "")
         ),
         "ENABLED": env_bool(f"{_prefix}_ENABLED", True),
+        # PixVerse: the webhook created in its console, named in each create (the emulator knows "wh_emulator").
+        "WEBHOOK_ID": env_str(f"{_prefix}_WEBHOOK_ID", "" if _key else _EMULATOR_WEBHOOK_IDS.get(_name, "")),
     }
 # Seconds to wait for a provider: to connect (an unreachable provider is a definite, non-billable refusal) and to
 # read an answer (a create whose answer does not come in time is ambiguous and is never resent).

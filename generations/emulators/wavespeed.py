@@ -105,6 +105,10 @@ class WaveSpeedEmulator(ProviderEmulator):
         return key
 
     def refusal(self, fault: str) -> Response:
+        if fault == "nocredits":
+            return json_response(error_body(402, "Insufficient balance, please top up"), 402)
+        if fault == "rejected":
+            return json_response(error_body(1200, "Content moderation: the prompt violates the content policy"), 400)
         if fault in ("ratelimit", "busy"):
             return json_response(
                 error_body(429, "Too many requests, please slow down"), 429, {"Retry-After": str(RETRY_AFTER_SECONDS)}

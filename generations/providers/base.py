@@ -193,6 +193,8 @@ class ProviderConfig:
     api_key: str = ""
     base_url: str = ""
     webhook_secret: str = ""
+    #: A webhook registered in the provider's console, named in each create (PixVerse ``webhook_id``).
+    webhook_id: str = ""
     concurrency: int = 1
     enabled: bool = True
 

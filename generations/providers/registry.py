@@ -43,6 +43,7 @@ def provider_config(name: str) -> ProviderConfig:
         api_key=str(raw.get("API_KEY") or ""),
         base_url=str(raw.get("BASE_URL") or ""),
         webhook_secret=str(raw.get("WEBHOOK_SECRET") or ""),
+        webhook_id=str(raw.get("WEBHOOK_ID") or ""),
         concurrency=int(str(raw.get("CONCURRENCY") or 1)),
         enabled=bool(raw.get("ENABLED", name in providers)),
     )

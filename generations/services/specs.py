@@ -41,11 +41,13 @@ def image_input(asset: Asset, *, with_content: bool) -> ImageInput:
         except (FileNotFoundError, ValueError, OSError) as exc:
             raise MissingInput(f"The image {asset.name!r} is no longer available; pick another one.") from exc
     extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(asset.format, "png")
+    filename = f"{asset.ref_name or 'image'}.{extension}"
     return ImageInput(
         sha256=asset.sha256,
-        url=signed_url(asset.file.name or "", absolute=True),
+        # The URL's path ends in the file name: some providers judge an image by its URL's ending (HighwayAPI).
+        url=signed_url(asset.file.name or "", absolute=True, filename=filename),
         content=content,
-        filename=f"{asset.ref_name or 'image'}.{extension}",
+        filename=filename,
         content_type=asset.content_type,
     )
 
