@@ -16,8 +16,8 @@ Models: ``pixverse/pixverse-{c1,v6,v5.6}-it2v`` (``parameters.resolution`` upper
 DashScope's t2v API reference, providers.md §10, written out here as data; nothing else is accepted). r2v media
 items are exactly ``{type: "image_url", url, ref_name}`` (any other key, e.g. ``ref_type``, is refused as
 undocumented); each ``ref_name`` is unique and every ``@ref_name`` in the prompt names one. i2v items are
-``{type, url}``. Prompts longer than the model's limit are silently truncated, as documented. Errors: ``{"code", "message", "request_id"}`` with the HTTP status of
-providers.md's table.
+``{type, url}``. Prompts longer than the model's limit are silently truncated, as documented.
+Errors: ``{"code", "message", "request_id"}`` with the HTTP status of providers.md's table.
 """
 
 from __future__ import annotations
