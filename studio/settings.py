@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import django_stubs_ext
 from celery.schedules import crontab
@@ -350,10 +349,12 @@ PROVIDER_HTTP_TIMEOUT = {
 }
 DASHSCOPE_STATUS_QPS = env_int("DASHSCOPE_STATUS_QPS", 20, min_value=1)  # DashScope: 20 task queries/s per account
 PIXVERSE_WEBHOOK_VERIFY = env_bool("PIXVERSE_WEBHOOK_VERIFY", True)
-# Hosts the SSRF guard lets through although they resolve to private/loopback addresses: the emulators, when used.
+# Hosts the SSRF guard lets through although they resolve to private/loopback addresses. The emulators are NOT
+# listed: an emulated provider's own emulator origin is allowed for that provider only
+# (generations.providers.registry.download_allowed_hosts; issue 13, finding 6).
 SSRF_ALLOWED_HOSTS = env_list("SSRF_ALLOWED_HOSTS", [])
-if any(p["EMULATED"] for p in PROVIDERS.values()):
-    SSRF_ALLOWED_HOSTS.append(urlsplit(EMULATOR_URL).hostname or "127.0.0.1")
+# An emulated provider (no API key) is not selectable beside real ones unless this is on (issue 13, finding 6).
+ALLOW_EMULATED_BESIDE_REAL = env_bool("ALLOW_EMULATED_BESIDE_REAL", False)
 
 # --- Billing ----------------------------------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")

@@ -57,7 +57,7 @@ class EmulatorConfig:
     pixverse_webhook_id: str = field(
         default_factory=lambda: os.environ.get("EMULATOR_PIXVERSE_WEBHOOK_ID", "wh_emulator")
     )
-    pixverse_webhook_url: str = ""
+    pixverse_webhook_url: str = field(default_factory=lambda: os.environ.get("EMULATOR_PIXVERSE_WEBHOOK_URL", ""))
     pixverse_webhook_secret: str = field(
         default_factory=lambda: os.environ.get("EMULATOR_PIXVERSE_WEBHOOK_SECRET", DEFAULT_PIXVERSE_WEBHOOK_SECRET)
     )

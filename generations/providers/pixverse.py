@@ -124,6 +124,7 @@ class PixVerseAdapter(ProviderAdapter):
         client_trace_id=True,
         notes=("Webhooks (t2v and i2v) only prompt a poll; polling stays the source of truth.",),
     )
+    webhook_ack_body: ClassVar[str] = "ok"  # "answer HTTP 200 with the body ok; otherwise PixVerse retries"
 
     @cached_property
     def _http(self) -> ProviderHttp:
