@@ -34,7 +34,8 @@ from generations.services import config, enqueue
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
 from generations.services.poll import expire_job, restart_poll_chain
-from generations.services.specs import MissingInput, spec_for_job
+from generations.services.requests import spec_for_job
+from generations.services.specs import MissingInput
 from generations.services.submit import mark_unknown
 from generations.slots import dispatch_queued
 from generations.states import AT_PROVIDER, TERMINAL, State, transition

@@ -42,7 +42,8 @@ from generations.providers.registry import adapter_class, get_adapter
 from generations.services import alerts, config, enqueue
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
-from generations.services.specs import MissingInput, spec_for_job
+from generations.services.requests import spec_for_job
+from generations.services.specs import MissingInput
 from generations.states import State, transition
 
 logger = logging.getLogger("generations.submit")
