@@ -9,9 +9,9 @@ from django import forms
 from generations.models import AUTO, ModeChoice
 from generations.providers.base import ASPECT_RATIOS, MAX_DURATION, MAX_REFERENCES, MIN_DURATION, RESOLUTIONS, SEED_MAX
 from generations.providers.registry import provider_choices
-from generations.services.jobs import JobRequest
+from generations.services.requests import JobRequest
 from generations.services.specs import ReferenceInput
-from generations.validation import SpecValidationError, normalize_prompt
+from generations.validation import SpecValidationError
 from studio.assets.models import Asset
 
 REFERENCE_SLOTS = range(1, MAX_REFERENCES + 1)
@@ -85,18 +85,7 @@ class ComposerForm(forms.Form):
                         type=data.get(f"ref_type_{slot}") or "subject",
                     )
                 )
-        return JobRequest(
-            mode=mode,
-            prompt=normalize_prompt(data.get("prompt") or ""),
-            resolution=data["resolution"],
-            duration=data["duration"],
-            aspect_ratio="" if mode == ModeChoice.IMAGE_TO_VIDEO else (data.get("aspect_ratio") or "16:9"),
-            generate_audio_switch=bool(data.get("generate_audio_switch")),
-            seed=data.get("seed"),
-            negative_prompt=data.get("negative_prompt") or "",
-            references=tuple(references),
-            provider=data["provider"],
-        )
+        return JobRequest.from_form(data, references=references)
 
     def add_spec_errors(self, error: SpecValidationError) -> None:
         """Attach the validation module's messages to the matching fields (the rest to the form)."""

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -147,17 +146,6 @@ class GenerationJob(models.Model):
     @property
     def is_at_provider(self) -> bool:
         return self.state in AT_PROVIDER
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return {
-            "resolution": self.resolution,
-            "duration": self.duration,
-            "aspect_ratio": self.aspect_ratio,
-            "generate_audio_switch": self.generate_audio_switch,
-            "seed": self.seed,
-            "negative_prompt": self.negative_prompt,
-        }
 
 
 class JobReference(models.Model):

@@ -4,9 +4,10 @@ Each check is a compare-and-set or an idempotent re-enqueue, so overlapping runs
 harmless. What it never does: resubmit a create.
 
 ``unknown`` jobs (a create was sent, no provider id came back) — the policy:
-1. Ask the provider (``ProviderAdapter.find_created``). Only DashScope can be asked: its task list, filtered by model
-   and a time window around the send, matched on the prompt. None of the four APIs can look a job up by our
-   idempotency key, and PixVerse, WaveSpeed and HighwayAPI list nothing, so for them the answer is "cannot tell".
+1. Ask the provider (``ProviderAdapter.find_created``). DashScope (its task list) and WaveSpeed (its prediction list,
+   ``POST /api/v3/predictions``) can be asked: filtered by model and a time window around the send, matched on the
+   prompt. None of the four APIs can look a job up by our idempotency key, and PixVerse and HighwayAPI list nothing,
+   so for them the answer is "cannot tell".
 2. Exactly one candidate that no other job of ours claims, and no other ``unknown`` job that could be its twin (same
    provider, mode and prompt, sent within the same window) → ``submitted``, and polling takes over.
    Anything else is not a match: several candidates, or a lookup that failed, never resolve a job by guesswork.
@@ -33,7 +34,8 @@ from generations.services import config, enqueue
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
 from generations.services.poll import expire_job, restart_poll_chain
-from generations.services.specs import MissingInput, spec_for_job
+from generations.services.requests import spec_for_job
+from generations.services.specs import MissingInput
 from generations.services.submit import mark_unknown
 from generations.slots import dispatch_queued
 from generations.states import AT_PROVIDER, TERMINAL, State, transition

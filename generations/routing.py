@@ -33,7 +33,13 @@ from django.utils import timezone
 from generations.models import AUTO, ProviderAccount
 from generations.providers.base import JobSpec
 from generations.providers.errors import UnsupportedFeatureError
-from generations.providers.registry import ADAPTERS, UnknownProviderError, adapter_class, provider_config
+from generations.providers.registry import (
+    ADAPTERS,
+    UnknownProviderError,
+    adapter_class,
+    emulation_blocked,
+    provider_config,
+)
 from generations.services import config
 
 logger = logging.getLogger("generations.routing")
@@ -91,6 +97,11 @@ def supports(provider: str, spec: JobSpec) -> str:
         adapter = adapter_class(provider)()
     except UnknownProviderError as exc:
         return str(exc)
+    if emulation_blocked(provider):
+        return (
+            f"{adapter.label} runs on the local emulator, which is not offered beside real providers "
+            "(ALLOW_EMULATED_BESIDE_REAL enables it)"
+        )
     if not provider_config(provider).enabled:
         return f"{adapter.label} is switched off"
     try:

@@ -220,4 +220,8 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     if provider not in ADAPTERS:
         return JsonResponse({"detail": "unknown provider"}, status=404)
     outcome = webhook_receive(provider=provider, body=request.body, headers=dict(request.headers))
+    ack = ADAPTERS[provider].webhook_ack_body
+    if ack and outcome.status < 300:
+        # A provider that resends until it reads its exact acknowledgement gets it (PixVerse: HTTP 200 "ok").
+        return HttpResponse(ack, content_type="text/plain", status=200)
     return JsonResponse({"detail": outcome.detail}, status=outcome.status)

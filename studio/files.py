@@ -26,12 +26,16 @@ def _uses_s3() -> bool:
     return bool(settings.AWS_STORAGE_BUCKET_NAME)
 
 
-def signed_url(name: str, *, absolute: bool = False, download_as: str = "", staff: bool = False) -> str:
+def signed_url(
+    name: str, *, absolute: bool = False, download_as: str = "", filename: str = "", staff: bool = False
+) -> str:
     """A URL for the stored file ``name`` that works for ``SIGNED_FILE_URL_MAX_AGE`` seconds.
 
     ``absolute`` prefixes ``PUBLIC_BASE_URL`` (for providers and emails); ``download_as`` asks the browser to save the
-    file under that name instead of showing it. ``staff`` marks a reviewer's URL: only such a URL serves a video
-    hidden under moderation (``studio.moderation.visibility``); mint it only after checking the viewer is staff.
+    file under that name instead of showing it. ``filename`` ends the URL's path with that name (cosmetic: the token
+    decides), for providers that accept an image URL only when its path ends in ``.jpg``/``.png`` (HighwayAPI).
+    ``staff`` marks a reviewer's URL: only such a URL serves a video hidden under moderation
+    (``studio.moderation.visibility``); mint it only after checking the viewer is staff.
     """
     if not name:
         return ""
@@ -48,7 +52,10 @@ def signed_url(name: str, *, absolute: bool = False, download_as: str = "", staf
     if staff:
         payload["s"] = 1
     token = signing.dumps(payload, salt=_SALT, compress=True)
-    path = reverse("signed-file", kwargs={"token": token})
+    if filename:
+        path = reverse("signed-file-named", kwargs={"token": token, "filename": filename})
+    else:
+        path = reverse("signed-file", kwargs={"token": token})
     return f"{settings.PUBLIC_BASE_URL}{path}" if absolute else path
 
 
@@ -107,7 +114,7 @@ def _iter_slice(handle: IO[bytes], first: int, last: int) -> Iterator[bytes]:
 
 
 @require_GET
-def serve_signed_file(request: HttpRequest, token: str) -> HttpResponse | StreamingHttpResponse:
+def serve_signed_file(request: HttpRequest, token: str, filename: str = "") -> HttpResponse | StreamingHttpResponse:
     name, download_as = read_signed_token(token)
     if not default_storage.exists(name):
         raise Http404("This file no longer exists.")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import django_stubs_ext
 from celery.schedules import crontab
@@ -318,7 +317,11 @@ _EMULATOR_PATHS = {
     "highway": "/highway/v3",
 }
 # The emulators sign WaveSpeed webhooks with a fixed development secret, so local webhooks verify with no setup.
-_EMULATOR_WEBHOOK_SECRETS = {"wavespeed": "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA"}
+_EMULATOR_WEBHOOK_SECRETS = {
+    "wavespeed": "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA",
+    "pixverse": "emulator-pixverse-webhook-secret",
+}
+_EMULATOR_WEBHOOK_IDS = {"pixverse": "wh_emulator"}
 _DEFAULT_CONCURRENCY = {"wavespeed": 2, "pixverse": 2, "dashscope": 4, "highway": 4}
 EMULATOR_API_KEY = "emulator-key"
 PROVIDERS: dict[str, dict[str, object]] = {}
@@ -336,6 +339,8 @@ for _name, _real in _REAL_BASE_URLS.items():
             f"{_prefix}_WEBHOOK_SECRET", "" if _key else _EMULATOR_WEBHOOK_SECRETS.get(_name, "")
         ),
         "ENABLED": env_bool(f"{_prefix}_ENABLED", True),
+        # PixVerse: the webhook created in its console, named in each create (the emulator knows "wh_emulator").
+        "WEBHOOK_ID": env_str(f"{_prefix}_WEBHOOK_ID", "" if _key else _EMULATOR_WEBHOOK_IDS.get(_name, "")),
     }
 # Seconds to wait for a provider: to connect (an unreachable provider is a definite, non-billable refusal) and to
 # read an answer (a create whose answer does not come in time is ambiguous and is never resent).
@@ -345,10 +350,12 @@ PROVIDER_HTTP_TIMEOUT = {
 }
 DASHSCOPE_STATUS_QPS = env_int("DASHSCOPE_STATUS_QPS", 20, min_value=1)  # DashScope: 20 task queries/s per account
 PIXVERSE_WEBHOOK_VERIFY = env_bool("PIXVERSE_WEBHOOK_VERIFY", True)
-# Hosts the SSRF guard lets through although they resolve to private/loopback addresses: the emulators, when used.
+# Hosts the SSRF guard lets through although they resolve to private/loopback addresses. The emulators are NOT
+# listed: an emulated provider's own emulator origin is allowed for that provider only
+# (generations.providers.registry.download_allowed_hosts; issue 13, finding 6).
 SSRF_ALLOWED_HOSTS = env_list("SSRF_ALLOWED_HOSTS", [])
-if any(p["EMULATED"] for p in PROVIDERS.values()):
-    SSRF_ALLOWED_HOSTS.append(urlsplit(EMULATOR_URL).hostname or "127.0.0.1")
+# An emulated provider (no API key) is not selectable beside real ones unless this is on (issue 13, finding 6).
+ALLOW_EMULATED_BESIDE_REAL = env_bool("ALLOW_EMULATED_BESIDE_REAL", False)
 
 # --- Billing ----------------------------------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")

@@ -11,6 +11,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("files/<str:token>/", files.serve_signed_file, name="signed-file"),
+    # The same, with a cosmetic file name ending the path (providers.md §10: HighwayAPI wants .jpg/.jpeg/.png URLs).
+    path("files/<str:token>/<str:filename>", files.serve_signed_file, name="signed-file-named"),
     path("accounts/", include("allauth.urls")),
     path("teams/", include("studio.teams.urls")),
     path("projects/", include("studio.projects.urls")),

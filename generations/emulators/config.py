@@ -15,6 +15,7 @@ import httpx
 
 #: Not a secret: the emulator's fixed dev default, so local settings can verify its webhooks without setup.
 DEFAULT_WAVESPEED_WEBHOOK_SECRET = "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA"  # noqa: S105
+DEFAULT_PIXVERSE_WEBHOOK_SECRET = "emulator-pixverse-webhook-secret"  # noqa: S105 - a fixed dev default
 PROVIDERS: tuple[str, ...] = ("wavespeed", "pixverse", "dashscope", "highway")
 
 
@@ -51,10 +52,15 @@ class EmulatorConfig:
     )
     #: WaveSpeed ``enable_sync_mode``: how long the create call waits for the job before answering 5004.
     sync_timeout_seconds: float = 60.0
-    #: PixVerse webhooks (scheme UNVERIFIED, providers.md §1): sent only when a URL is configured, as it would be
-    #: registered in PixVerse's console.
-    pixverse_webhook_url: str = ""
-    pixverse_webhook_secret: str = ""
+    #: PixVerse webhooks (providers.md §10): the webhook "created in the console": its id (sent as ``webhook_id`` in
+    #: generate bodies), where it delivers and its signing secret.
+    pixverse_webhook_id: str = field(
+        default_factory=lambda: os.environ.get("EMULATOR_PIXVERSE_WEBHOOK_ID", "wh_emulator")
+    )
+    pixverse_webhook_url: str = field(default_factory=lambda: os.environ.get("EMULATOR_PIXVERSE_WEBHOOK_URL", ""))
+    pixverse_webhook_secret: str = field(
+        default_factory=lambda: os.environ.get("EMULATOR_PIXVERSE_WEBHOOK_SECRET", DEFAULT_PIXVERSE_WEBHOOK_SECRET)
+    )
     #: How image URLs that are not the emulator's own uploads are fetched (tests pass an in-process transport).
     fetch_transport: httpx.BaseTransport | None = None
     fetch_timeout_seconds: float = 5.0
@@ -73,6 +79,7 @@ class EmulatorConfig:
             "dashscope_query_qps",
             "highway_url_ttl_seconds",
             "sync_timeout_seconds",
+            "pixverse_webhook_id",
             "pixverse_webhook_url",
             "pixverse_webhook_secret",
         }

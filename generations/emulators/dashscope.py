@@ -12,11 +12,12 @@
 
 Models: ``pixverse/pixverse-{c1,v6,v5.6}-it2v`` (``parameters.resolution`` uppercase ``720P``; ``input.media`` holds one
 ``image_url`` — if several are sent the LAST is used, as documented), ``pixverse/pixverse-{c1,v5.6}-r2v`` and
-``pixverse/pixverse-{c1,v5.6}-t2v`` (``parameters.size`` "W*H", one of the sizes of
-``dimensions.output_dimensions``; ``resolution`` + ``ratio`` is accepted instead). r2v binds ``@ref_name`` to media
-by an optional per-item ``ref_name`` field, else by order (an undocumented gap). Prompts longer than the model's
-limit are silently truncated, as documented. Errors: ``{"code", "message", "request_id"}`` with the HTTP status of
-providers.md's table.
+``pixverse/pixverse-{c1,v5.6}-t2v`` (``parameters.size`` "W*H", one of ``DOCUMENTED_SIZES``: the fixed table of
+DashScope's t2v API reference, providers.md §10, written out here as data; nothing else is accepted). r2v media
+items are exactly ``{type: "image_url", url, ref_name}`` (any other key, e.g. ``ref_type``, is refused as
+undocumented); each ``ref_name`` is unique and every ``@ref_name`` in the prompt names one. i2v items are
+``{type, url}``. Prompts longer than the model's limit are silently truncated, as documented.
+Errors: ``{"code", "message", "request_id"}`` with the HTTP status of providers.md's table.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ from generations.emulators.provider import (
     require_dict,
 )
 from generations.emulators.store import Job, JobState, Outcome
-from generations.providers.base import ASPECT_RATIOS, MAX_REFERENCES, RESOLUTIONS, SEED_MAX, Mode
-from generations.providers.dimensions import SHORT_SIDES, output_dimensions
+from generations.providers.base import MAX_REFERENCES, RESOLUTIONS, SEED_MAX, Mode
+from generations.providers.dimensions import SHORT_SIDES
 
 MODELS: dict[str, tuple[Mode, int]] = {  # model -> (mode, prompt limit)
     "pixverse/pixverse-c1-it2v": (Mode.IMAGE_TO_VIDEO, 5000),
@@ -58,11 +59,23 @@ MODELS: dict[str, tuple[Mode, int]] = {  # model -> (mode, prompt limit)
     "pixverse/pixverse-v5.6-t2v": (Mode.TEXT_TO_VIDEO, 2048),
 }
 UPPER_RESOLUTIONS = {resolution.upper(): resolution for resolution in RESOLUTIONS}
+#: DashScope's documented ``parameters.size`` table (rows: resolution; columns: aspect ratio), verbatim from the
+#: PixVerse text-to-video API reference. The same table holds for c1 r2v and t2v (and is used for v5.6 too [I]).
+DOCUMENTED_SIZES: dict[str, dict[str, str]] = {
+    "360P": {"16:9": "640*360", "4:3": "640*480", "1:1": "640*640", "3:4": "480*640", "9:16": "360*640",
+             "3:2": "640*432", "2:3": "432*640", "21:9": "640*288"},
+    "540P": {"16:9": "1024*576", "4:3": "1024*768", "1:1": "1024*1024", "3:4": "768*1024", "9:16": "576*1024",
+             "3:2": "1024*688", "2:3": "688*1024", "21:9": "1024*448"},
+    "720P": {"16:9": "1280*720", "4:3": "1108*832", "1:1": "960*960", "3:4": "832*1108", "9:16": "720*1280",
+             "3:2": "1200*800", "2:3": "800*1200", "21:9": "1280*560"},
+    "1080P": {"16:9": "1920*1080", "4:3": "1664*1248", "1:1": "1440*1440", "3:4": "1248*1664", "9:16": "1080*1920",
+              "3:2": "1776*1184", "2:3": "1184*1776", "21:9": "1920*832"},
+}  # fmt: skip
 SIZES: dict[str, tuple[str, str]] = {  # "W*H" -> (resolution, aspect ratio)
-    "{}*{}".format(*output_dimensions(resolution, ratio)): (resolution, ratio)
-    for resolution in RESOLUTIONS
-    for ratio in ASPECT_RATIOS
+    size: (resolution.lower(), ratio) for resolution, row in DOCUMENTED_SIZES.items() for ratio, size in row.items()
 }
+R2V_MEDIA_KEYS = frozenset({"type", "url", "ref_name"})
+I2V_MEDIA_KEYS = frozenset({"type", "url"})
 STATUS = {
     JobState.QUEUED: "PENDING",
     JobState.RUNNING: "RUNNING",
@@ -107,6 +120,10 @@ class DashScopeEmulator(ProviderEmulator):
 
     def refusal(self, fault: str) -> Response:
         retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if fault == "nocredits":
+            return error(400, "Arrearage", "Access denied, please make sure your account is in good standing.")
+        if fault == "rejected":
+            return error(400, "DataInspectionFailed", "Input data may contain inappropriate content.")
         if fault == "ratelimit":
             return error(429, "Throttling", "Requests rate limit exceeded, please try again later.", retry)
         if fault == "busy":
@@ -177,7 +194,7 @@ class DashScopeEmulator(ProviderEmulator):
         if mode is Mode.IMAGE_TO_VIDEO:
             width, height, aspect_ratio = i2v_dimensions(resolution, loaded.first_size)
         else:
-            width, height = output_dimensions(resolution, aspect_ratio)
+            width, height = (int(side) for side in DOCUMENTED_SIZES[resolution.upper()][aspect_ratio].split("*"))
         return JobDraft(
             id=str(uuid.uuid4()),
             mode=mode,
@@ -196,21 +213,20 @@ class DashScopeEmulator(ProviderEmulator):
 
     @staticmethod
     def _size(mode: Mode, params: dict[str, Any]) -> tuple[str, str]:
-        """(resolution, aspect ratio) from ``resolution`` (uppercase) or, for t2v/r2v, ``size`` "W*H"."""
-        size = params.get("size")
-        if mode is not Mode.IMAGE_TO_VIDEO and size is not None:
+        """(resolution, aspect ratio): i2v takes ``resolution`` (uppercase); t2v/r2v take ``size`` from the table."""
+        if mode is not Mode.IMAGE_TO_VIDEO:
+            size = params.get("size")
+            if size is None:
+                raise Invalid("size is required")
             if size not in SIZES:
                 raise Invalid(f"The size is not match the allowed sizes: {size}")
             return SIZES[size]
         raw = params.get("resolution")
         if raw is None:
-            raise Invalid("resolution is required" if mode is Mode.IMAGE_TO_VIDEO else "size is required")
+            raise Invalid("resolution is required")
         if raw not in UPPER_RESOLUTIONS:
             raise Invalid(f"resolution must be one of {', '.join(UPPER_RESOLUTIONS)}")
-        ratio = params.get("ratio", "16:9")
-        if ratio not in ASPECT_RATIOS:
-            raise Invalid(f"ratio must be one of {', '.join(ASPECT_RATIOS)}")
-        return UPPER_RESOLUTIONS[raw], ratio
+        return UPPER_RESOLUTIONS[raw], "16:9"
 
     @staticmethod
     def _media(mode: Mode, media: Any, prompt: str) -> list[str]:
@@ -219,8 +235,12 @@ class DashScopeEmulator(ProviderEmulator):
         if not isinstance(media, list) or not media:
             raise Invalid("input.media is required")
         items = [require_dict(item, "each media item") for item in media]
+        allowed = I2V_MEDIA_KEYS if mode is Mode.IMAGE_TO_VIDEO else R2V_MEDIA_KEYS
         urls = []
         for item in items:
+            unknown = sorted(set(item) - allowed)
+            if unknown:
+                raise Invalid(f"media item has undocumented field(s): {', '.join(unknown)}")
             if item.get("type") != "image_url":
                 raise Invalid("media type must be image_url")
             urls.append(get_str(item, "url", required=True))
@@ -228,9 +248,10 @@ class DashScopeEmulator(ProviderEmulator):
             return urls[-1:]  # "If you provide multiple images, the system uses the last one."
         if len(urls) > MAX_REFERENCES:
             raise Invalid(f"input.media accepts at most {MAX_REFERENCES} images")
-        names = [item["ref_name"] for item in items if isinstance(item.get("ref_name"), str)]
-        if len(names) == len(items):
-            check_prompt_refs(prompt, names)
+        names = [get_str(item, "ref_name", required=True) for item in items]
+        if len(set(names)) != len(names):
+            raise Invalid("each ref_name must be unique")
+        check_prompt_refs(prompt, names)
         return urls
 
     def _created(self, job: Job) -> Response:

@@ -23,6 +23,11 @@ error500           both    HTTP 500 in the provider's error shape; nothing is cr
 error503           both    HTTP 503 (HighwayAPI SERVICE_NOT_AVAILABLE); nothing is created
 fail200            both    a failure inside HTTP 200: PixVerse ErrCode 500001, WaveSpeed envelope ``code: 500``;
                            DashScope and HighwayAPI have no such answer and send HTTP 500
+nocredits          create  the provider account is empty: PixVerse ErrCode 500043 "All Credits have been used up"
+                           (HTTP 200), DashScope 400 Arrearage, HighwayAPI 403 NOT_ENOUGH_BALANCE, WaveSpeed 402
+                           [I: undocumented]; nothing is created
+rejected           create  content rejected at submit: PixVerse ErrCode 500054, DashScope 400 DataInspectionFailed,
+                           HighwayAPI/WaveSpeed 400 with a moderation message [I]; nothing is created
 malformed          both    the job IS created (on create), then the answer is truncated, non-JSON text
 timeout            both    the job IS created (on create), then the answer never arrives in time: in-process the
                            transport raises ``httpx.ReadTimeout``; on a socket the server waits
@@ -45,7 +50,7 @@ import threading
 from dataclasses import dataclass
 
 OUTCOME_FAULTS = frozenset({"fail", "moderate", "nsfw", "never"})
-REFUSAL_FAULTS = frozenset({"ratelimit", "busy", "error500", "error503", "fail200"})
+REFUSAL_FAULTS = frozenset({"ratelimit", "busy", "error500", "error503", "fail200", "nocredits", "rejected"})
 RESPONSE_FAULTS = frozenset({"malformed", "timeout", "reset"})
 CONNECT_FAULTS = frozenset({"connect_timeout", "connect_error"})
 CREATE_FAULTS = OUTCOME_FAULTS | REFUSAL_FAULTS | RESPONSE_FAULTS | CONNECT_FAULTS

@@ -1,8 +1,9 @@
 """HighwayAPI (providers.md §4) under ``/highway``: ``/v3/...`` as ``https://api.highwayapi.ai/v3``.
 
-- ``POST /v3/async/pixverse-pixverse-c1-reference-to-video`` (documented), ``POST /v3/async/pixverse-c1-text-to-video``
-  and ``POST /v3/async/pixverse-c1-image-to-video`` (the i2v slug is a documented GAP: this is the likely guess; it
-  takes ``image`` or ``image_url``) → ``{"task_id"}``
+- ``POST /v3/async/pixverse-pixverse-c1-reference-to-video``, ``POST /v3/async/pixverse-c1-text-to-video`` and
+  ``POST /v3/async/pixverse-c1-image-to-video`` (all documented, providers.md §10) → ``{"task_id"}``. i2v takes
+  ``image``: a URL whose path ends in ``.jpg``/``.jpeg``/``.png`` (``I2V_IMAGE_ENDINGS``), and the file must be a JPEG
+  or PNG: WEBP is refused with 400 INVALID_REQUEST_BODY.
 - ``GET /v3/async/task-result?task_id=``: ``task.status`` ``TASK_STATUS_QUEUED|PROCESSING|SUCCEED|FAILED``, the video
   in ``videos[0].video_url`` with ``video_url_ttl: "3600"``. Each answer signs a fresh link that stops working
   ``highway_url_ttl_seconds`` later (HTTP 403, S3-style XML), like the real short-lived signed URLs.
@@ -21,6 +22,7 @@ import math
 import secrets
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
 
@@ -57,6 +59,8 @@ STATUS = {
     JobState.MODERATED: "TASK_STATUS_FAILED",
     JobState.CANCELED: "TASK_STATUS_FAILED",
 }
+#: HighwayAPI i2v: "image (URL; .jpg/.jpeg/.png only, no WEBP)" (docs.jiekou.ai reference-pixverse-c1-image-to-video).
+I2V_IMAGE_ENDINGS = (".jpg", ".jpeg", ".png")
 REASONS = {
     Outcome.FAIL: "video generation failed",
     Outcome.MODERATE: "content moderation: the input or output was flagged as sensitive",
@@ -92,6 +96,10 @@ class HighwayEmulator(ProviderEmulator):
         return key
 
     def refusal(self, fault: str) -> Response:
+        if fault == "nocredits":
+            return error(403, "NOT_ENOUGH_BALANCE", "not enough balance")
+        if fault == "rejected":
+            return error(400, "INVALID_REQUEST_BODY", "content moderation: the prompt was flagged as sensitive")
         if fault in ("ratelimit", "busy"):
             return error(429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded", {"Retry-After": str(RETRY_AFTER_SECONDS)})
         if fault == "error503":
@@ -125,7 +133,10 @@ class HighwayEmulator(ProviderEmulator):
             audio = get_bool(body, "generate_audio_switch")
             urls: list[str] = []
             if mode is Mode.IMAGE_TO_VIDEO:
-                urls = [get_str(body, "image") or get_str(body, "image_url", required=True)]
+                image = get_str(body, "image", required=True)
+                if not urlsplit(image).path.lower().endswith(I2V_IMAGE_ENDINGS):
+                    raise Invalid("image must be a .jpg, .jpeg or .png URL")
+                urls = [image]
             elif mode is Mode.REFERENCE_TO_VIDEO:
                 refs = _references(body.get("images"))
                 check_prompt_refs(prompt, [ref["ref_name"] for ref in refs])
@@ -133,6 +144,8 @@ class HighwayEmulator(ProviderEmulator):
         except Invalid as exc:
             return error(400, "INVALID_REQUEST_BODY", exc.message)
         loaded = self.load_images(urls)
+        if mode is Mode.IMAGE_TO_VIDEO and loaded.images and loaded.images[0][8:12] == b"WEBP":
+            return error(400, "INVALID_REQUEST_BODY", "image must be a JPEG or PNG file, not WEBP")
         if mode is Mode.IMAGE_TO_VIDEO:
             width, height, aspect_ratio = i2v_dimensions(resolution, loaded.first_size)
         else:

@@ -15,8 +15,10 @@ Ids are int64 above 2^53 (JavaScript clients must keep them as strings).
 ``Ai-trace-id`` reuse, the docs' "top cause of a job stuck in generating": a create whose trace id this account
 already used for a create is accepted (a new video_id) but that job stays at status 5 for ever. Reads may reuse ids.
 
-Webhooks (UNVERIFIED scheme, see ``webhooks.sign_pixverse``) are sent only when ``pixverse_webhook_url`` is
-configured, the way a URL registered in PixVerse's console would be; the payload mirrors the result ``Resp``.
+Webhooks (providers.md §10): a webhook is created in PixVerse's console (here: ``pixverse_webhook_id`` with its
+``pixverse_webhook_url`` and ``pixverse_webhook_secret``) and a t2v or i2v generate body names it as ``webhook_id``
+(an unknown id, or one on a fusion body, is 400017). When such a job ends, its final result ``Resp`` is delivered,
+signed as documented (``webhooks.sign_pixverse``).
 """
 
 from __future__ import annotations
@@ -108,6 +110,10 @@ class PixVerseEmulator(ProviderEmulator):
         return key
 
     def refusal(self, fault: str) -> Response:
+        if fault == "nocredits":
+            return business_error(500043, "All Credits have been used up. Please purchase credits.")
+        if fault == "rejected":
+            return business_error(500054, "The content you submitted was rejected.")
         if fault == "busy":
             return business_error(500044, "Reached the limit for concurrent generations.")
         if fault == "ratelimit":
@@ -207,6 +213,12 @@ class PixVerseEmulator(ProviderEmulator):
             quality = get_choice(body, "quality", RESOLUTIONS, None)
             audio = get_bool(body, "generate_audio_switch")
             seed = get_int(body, "seed", default=None, low=0, high=SEED_MAX)
+            webhook_id = get_str(body, "webhook_id")
+            if webhook_id:
+                if mode is Mode.REFERENCE_TO_VIDEO:
+                    raise Invalid("webhook_id is supported for text-to-video and image-to-video only")
+                if webhook_id != self.app.config.pixverse_webhook_id:
+                    raise Invalid(f"webhook_id {webhook_id} not found")
             aspect_ratio: str | None = None
             image_ids: list[int] = []
             if mode is Mode.IMAGE_TO_VIDEO:
@@ -255,6 +267,7 @@ class PixVerseEmulator(ProviderEmulator):
             extra={
                 "negative_prompt": negative,
                 "trace_id": trace_id,
+                "webhook_id": webhook_id,
                 "credits": credits_for(quality, duration, audio),
                 "base_url": self.base_url(request),
             },
@@ -308,21 +321,23 @@ class PixVerseEmulator(ProviderEmulator):
     # ------------------------------------------------------------------ webhooks (unverified scheme, behind a flag)
 
     def wants_webhook(self, job: Job) -> bool:
-        return bool(self.app.config.pixverse_webhook_url)
+        return bool(job.extra.get("webhook_id")) and bool(self.app.config.pixverse_webhook_url)
 
     def on_finished(self, job: Job) -> None:
+        """Deliver the job's final status to the URL registered for its ``webhook_id`` (t2v and i2v only)."""
         url = self.app.config.pixverse_webhook_url
-        if not url:
+        if not url or not job.extra.get("webhook_id") or job.state is JobState.CANCELED:
             return
-        body = json.dumps(self.view(job.extra["base_url"], job), separators=(",", ":")).encode()
+        fields = self.view(job.extra["base_url"], job)
+        body = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
         timestamp = str(int(self.app.clock.now()))
-        nonce = secrets.token_hex(8)
+        nonce = secrets.token_hex(16)  # 32 characters, as documented
         headers = {
             "Content-Type": "application/json",
-            "webhook-timestamp": timestamp,
-            "webhook-nonce": nonce,
-            "webhook-signature": sign_pixverse(self.app.config.pixverse_webhook_secret, timestamp, nonce, body),
-            "Ai-trace-id": job.extra.get("trace_id", ""),
+            "Webhook-Timestamp": timestamp,
+            "Webhook-Nonce": nonce,
+            "Webhook-Signature": sign_pixverse(self.app.config.pixverse_webhook_secret, timestamp, nonce, fields),
+            "Ai-Trace-Id": job.extra.get("trace_id", ""),
         }
         self.app.webhooks.send(Delivery(provider=self.name, url=url, headers=headers, body=body))
 

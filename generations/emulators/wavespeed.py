@@ -5,6 +5,9 @@
 - ``POST /api/v3/media/upload/binary`` (multipart ``file``), plus the ticket flow the official SDK uses
   (``POST /api/v3/media/uploads`` → ``PUT`` the bytes to the returned URL)
 - ``GET /api/v3/webhook/secret``
+- ``POST /api/v3/predictions``: the prediction list (wavespeed.ai/docs/docs-common-api/predictions), filtered by
+  ``model``, ``status``, ``created_after``/``created_before`` (ISO 8601) and paged by ``page``/``page_size``
+  [I: the answer's shape is undocumented: ``data`` = ``{items, page, page_size, total}``]; 7-day retention.
 
 Envelope ``{"code": 200, "message": "success", "data": {...}}``. Statuses created/processing/completed/failed; task
 errors in ``data.code``/``data.error`` (1200 moderation, 1401 invalid input image, 1402 media URL not accessible,
@@ -20,6 +23,7 @@ import secrets
 import threading
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -94,6 +98,7 @@ class WaveSpeedEmulator(ProviderEmulator):
             ("/api/v3/media/uploads", ["POST"], self.upload_ticket, "other"),
             ("/_uploads/<ticket>", ["PUT"], self.upload_put, "other"),
             ("/api/v3/webhook/secret", ["GET"], self.webhook_secret, "other"),
+            ("/api/v3/predictions", ["POST"], self.list_predictions, "other"),
         ]
 
     # ------------------------------------------------------------------ shared answers
@@ -105,6 +110,10 @@ class WaveSpeedEmulator(ProviderEmulator):
         return key
 
     def refusal(self, fault: str) -> Response:
+        if fault == "nocredits":
+            return json_response(error_body(402, "Insufficient balance, please top up"), 402)
+        if fault == "rejected":
+            return json_response(error_body(1200, "Content moderation: the prompt violates the content policy"), 400)
         if fault in ("ratelimit", "busy"):
             return json_response(
                 error_body(429, "Too many requests, please slow down"), 429, {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -229,6 +238,48 @@ class WaveSpeedEmulator(ProviderEmulator):
             data.update({"code": code, "error": message})
         return data
 
+    # ------------------------------------------------------------------ the prediction list
+
+    def list_predictions(self, request: Request) -> Response:
+        self.app.advance()
+        account = self.authenticate(request)
+        if isinstance(account, Response):
+            return account
+        body = request_json(request)
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            return json_response(error_body(1401, "request body must be a JSON object"), 400)
+        try:
+            after, before = (_iso_time(body.get(key)) for key in ("created_after", "created_before"))
+            page = int(body.get("page") or 1)
+            page_size = int(body.get("page_size") or 20)
+        except (TypeError, ValueError):
+            return json_response(error_body(1401, "invalid page or time filter"), 400)
+        if page < 1 or not 1 <= page_size <= 100:
+            return json_response(error_body(1401, "page must be >= 1 and page_size 1-100"), 400)
+        model, status = body.get("model"), body.get("status")
+        retention = 7 * 24 * 3600.0
+        now = self.app.clock.now()
+        with self.app.store.lock:
+            jobs = [
+                job
+                for job in self.app.store.jobs.values()
+                if job.provider == self.name
+                and job.account == account
+                and now - job.created_at <= retention
+                and (not model or job.model == model)
+                and (after is None or job.created_at >= after)
+                and (before is None or job.created_at <= before)
+            ]
+        jobs.sort(key=lambda job: job.created_at, reverse=True)
+        base = self.base_url(request)
+        rows = [self.prediction(base, job) for job in jobs]
+        if status:
+            rows = [row for row in rows if row["status"] == status]
+        items = rows[(page - 1) * page_size : page * page_size]
+        return json_response(envelope({"items": items, "page": page, "page_size": page_size, "total": len(rows)}))
+
     # ------------------------------------------------------------------ webhooks
 
     def wants_webhook(self, job: Job) -> bool:
@@ -334,6 +385,15 @@ def _references(value: Any) -> list[dict[str, str]]:
     if len(set(names)) != len(names):
         raise Invalid("ref_name must be unique")
     return refs
+
+
+def _iso_time(value: Any) -> float | None:
+    """An ISO 8601 bound (``2026-12-01T10:00:00Z``) as a timestamp; ``None`` when absent."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ValueError("time filters are ISO 8601 strings")
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 def _inference_ms(job: Job) -> int:

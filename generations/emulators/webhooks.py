@@ -1,42 +1,60 @@
-"""Outgoing webhooks from the emulator: WaveSpeed's documented scheme, PixVerse's unverified one.
+"""Outgoing webhooks from the emulator, signed as the providers document it (written here from the docs, never
+imported from the studio's verifiers, so that verifying an emulator delivery checks two independent readings).
 
 WaveSpeed (providers.md §2): headers ``webhook-id``, ``webhook-timestamp`` (unix seconds) and
 ``webhook-signature: v3,<hex>``, where hex = HMAC-SHA256(secret without ``whsec_``, "{id}.{timestamp}.{body}").
 
-PixVerse (providers.md §1, UNVERIFIED, sent only when configured): headers ``webhook-timestamp``, ``webhook-nonce``,
-``webhook-signature`` = base64(HMAC-SHA256(secret, timestamp + "\\n" + nonce + "\\n" + encodeURIComponent(body))),
-and ``Ai-trace-id``.
+PixVerse ("Webhook integration", providers.md §10): headers ``Webhook-Timestamp`` (seconds), ``Webhook-Nonce``
+(32 chars), ``Webhook-Signature`` = Base64(HMAC-SHA256(secret, "{timestamp}\\n{nonce}\\n{payload}")) where payload is
+the JSON body's fields as URL-encoded ``k=v`` pairs joined by ``&``, booleans lowercase (keys sorted [I]), and
+``Ai-Trace-Id``. A delivery counts as received only when the answer is HTTP 200 with the body ``ok``.
 
-The signers are ``generations.providers.webhooks``'s (one implementation for the sender here and the studio's
-verifier); that module imports ``django.conf`` lazily and needs no settings to sign.
-
-Deliveries happen on one background thread, once (retries are undocumented), and are recorded for
-``GET /_control/webhooks``.
+Deliveries happen on one background thread, once (the documented resend schedule is not emulated; the log says
+whether each delivery was acknowledged), and are recorded for ``GET /_control/webhooks``.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
 import queue
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
-
-from generations.providers import webhooks as provider_webhooks
 
 logger = logging.getLogger(__name__)
 
 
 def sign_wavespeed(secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
-    """The ``webhook-signature`` header value WaveSpeed sends: ``v3,<hex>`` (the studio's one implementation)."""
-    return provider_webhooks.sign_wavespeed(body=body, secret=secret, webhook_id=webhook_id, timestamp=int(timestamp))
+    """The ``webhook-signature`` header value WaveSpeed sends: ``v3,<hex>``."""
+    key = secret[len("whsec_") :] if secret.startswith("whsec_") else secret
+    message = f"{webhook_id}.{timestamp}.".encode() + body
+    return "v3," + hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def sign_pixverse(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
-    """The ``webhook-signature`` header value of PixVerse's (unverified) scheme (the studio's one implementation)."""
-    return provider_webhooks.sign_pixverse(body=body, secret=secret, timestamp=timestamp, nonce=nonce)
+def _pixverse_value(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def sign_pixverse(secret: str, timestamp: str, nonce: str, fields: dict[str, Any]) -> str:
+    """The Base64 ``Webhook-Signature`` PixVerse sends for a delivery whose JSON body has ``fields``."""
+    payload = "&".join(f"{quote_plus(str(key))}={quote_plus(_pixverse_value(fields[key]))}" for key in sorted(fields))
+    message = f"{timestamp}\n{nonce}\n{payload}".encode()
+    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
 @dataclass
@@ -46,6 +64,7 @@ class Delivery:
     headers: dict[str, str]
     body: bytes
     status_code: int | None = None
+    reply: str = ""
     error: str = ""
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -56,6 +75,8 @@ class Delivery:
             "headers": self.headers,
             "body": self.body.decode("utf-8"),
             "status_code": self.status_code,
+            "reply": self.reply,
+            "acknowledged": self.status_code == 200 and self.reply.strip() == "ok",
             "error": self.error,
             "delivered": self.done.is_set(),
         }
@@ -87,6 +108,7 @@ class WebhookDispatcher:
                 try:
                     response = client.post(delivery.url, content=delivery.body, headers=delivery.headers)
                     delivery.status_code = response.status_code
+                    delivery.reply = response.text[:200]
                 except httpx.HTTPError as exc:
                     delivery.error = f"{exc.__class__.__name__}: {exc}"
                     logger.info("emulator webhook to %s failed: %s", delivery.url, delivery.error)

@@ -193,8 +193,12 @@ class ProviderConfig:
     api_key: str = ""
     base_url: str = ""
     webhook_secret: str = ""
+    #: A webhook registered in the provider's console, named in each create (PixVerse ``webhook_id``).
+    webhook_id: str = ""
     concurrency: int = 1
     enabled: bool = True
+    #: This provider talks to the local emulator (no API key): only then may its output URLs be on loopback.
+    emulated: bool = False
 
 
 def check_capabilities(provider: str, capabilities: Capabilities, spec: JobSpec) -> None:
@@ -252,6 +256,9 @@ class ProviderAdapter(abc.ABC):
     name: ClassVar[str]
     label: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    #: The body a webhook delivery we accepted must be answered with (HTTP 200, text/plain), when the provider
+    #: requires one (PixVerse: ``ok``, else it resends); "" answers with our JSON.
+    webhook_ack_body: ClassVar[str] = ""
 
     def __init__(self, config: ProviderConfig | None = None) -> None:
         self.config = config or ProviderConfig()

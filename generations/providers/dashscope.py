@@ -3,7 +3,8 @@
 Quirks handled here:
 - Creates need ``X-DashScope-Async: enable`` (without it: AccessDenied).
 - i2v sends ``parameters.resolution`` in uppercase (``720P``); t2v/r2v send ``parameters.size`` = "W*H" instead,
-  computed by ``dimensions.output_dimensions``.
+  looked up in ``SIZES``, DashScope's fixed documented table (providers.md §10). It is NOT our generic
+  ``dimensions.output_dimensions`` (540P 16:9 is 1024*576, 720P 4:3 is 1108*832): DashScope refuses any other size.
 - ``usage.duration`` is what DashScope billed → ``PollResult.billed_seconds``.
 - ``UNKNOWN`` (task id older than 24 h) → EXPIRED. An UNKNOWN for a young id is possible in theory [I]; the pipeline
   knows the job's age and can reconcile instead.
@@ -16,12 +17,10 @@ Quirks handled here:
   The list's time parameters are read as Beijing time (the region's clock) [I]; rows without ``orig_prompt`` are
   read one by one with ``GET /tasks/{id}`` (documented to carry it), under the status-query budget.
 
-Decisions on documented gaps:
-- **C1 text-to-video is not supported here.** Only ``pixverse-v5.6-t2v`` is documented; sending a guessed
-  ``pixverse-c1-t2v`` to a paid API would fail pinned jobs late with ModelNotFound. Set ``T2V_MODEL`` (and add
-  ``Mode.TEXT_TO_VIDEO`` to the capabilities) once a name is confirmed.
-- **r2v binding of ``@ref_name`` to media items is undocumented.** We send the media items in reference order, each
-  with its ``ref_name`` and ``type`` as extra fields [I]; the prompt keeps the ``@ref_name`` text unchanged.
+Documented since the first build (providers.md §10):
+- text-to-video is ``pixverse/pixverse-c1-t2v``, sized with ``parameters.size`` like r2v;
+- r2v ``input.media`` items are exactly ``{type: "image_url", url, ref_name}`` (no ``ref_type``): each ``ref_name``
+  is unique and matches an ``@ref_name`` in the prompt, which is sent unchanged.
 """
 
 from __future__ import annotations
@@ -41,8 +40,9 @@ from generations.providers.base import (
     SubmitResult,
 )
 from generations.providers.budget import RequestBudget
-from generations.providers.dimensions import DEFAULT_ASPECT_RATIO, output_dimensions
+from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
 from generations.providers.errors import (
+    AccountExhaustedError,
     AmbiguousSubmitError,
     MalformedResponseError,
     ModerationError,
@@ -57,9 +57,31 @@ CREATE_PATH = "/services/aigc/video-generation/video-synthesis"
 MODELS: dict[Mode, str] = {
     Mode.IMAGE_TO_VIDEO: "pixverse/pixverse-c1-it2v",
     Mode.REFERENCE_TO_VIDEO: "pixverse/pixverse-c1-r2v",
+    Mode.TEXT_TO_VIDEO: "pixverse/pixverse-c1-t2v",
 }
-T2V_MODEL: str | None = None  # gap: no C1 t2v model name is documented (see the module docstring)
+#: ``parameters.size`` ("W*H") for t2v and r2v, by our resolution and aspect ratio: DashScope's documented table
+#: (help.aliyun.com pixverse-text-to-video-api-reference; providers.md §10), the same for c1 t2v and r2v.
+SIZES: dict[str, dict[str, str]] = {
+    "360p": {
+        "16:9": "640*360", "4:3": "640*480", "1:1": "640*640", "3:4": "480*640",
+        "9:16": "360*640", "3:2": "640*432", "2:3": "432*640", "21:9": "640*288",
+    },
+    "540p": {
+        "16:9": "1024*576", "4:3": "1024*768", "1:1": "1024*1024", "3:4": "768*1024",
+        "9:16": "576*1024", "3:2": "1024*688", "2:3": "688*1024", "21:9": "1024*448",
+    },
+    "720p": {
+        "16:9": "1280*720", "4:3": "1108*832", "1:1": "960*960", "3:4": "832*1108",
+        "9:16": "720*1280", "3:2": "1200*800", "2:3": "800*1200", "21:9": "1280*560",
+    },
+    "1080p": {
+        "16:9": "1920*1080", "4:3": "1664*1248", "1:1": "1440*1440", "3:4": "1248*1664",
+        "9:16": "1080*1920", "3:2": "1776*1184", "2:3": "1184*1776", "21:9": "1920*832",
+    },
+}  # fmt: skip
 MODERATION_CODE = "DataInspectionFailed"
+#: "overdue account" (HTTP 400/403): our DashScope account cannot pay — permanent for it.
+ARREARAGE_CODE = "Arrearage"
 #: The task list's clock (``start_time``/``end_time`` are ``YYYYMMDDhhmmss`` without a zone) [I].
 BEIJING = timezone(timedelta(hours=8))
 #: Window searched around the send time of an ambiguous create: clock skew before, the create's own time after.
@@ -86,11 +108,11 @@ class DashScopeAdapter(ProviderAdapter):
     name: ClassVar[str] = "dashscope"
     label: ClassVar[str] = "Alibaba DashScope"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        modes=frozenset({Mode.IMAGE_TO_VIDEO, Mode.REFERENCE_TO_VIDEO}),
+        modes=frozenset(Mode),
         seed=True,
         watermark=True,
         cancel=True,
-        notes=("C1 text-to-video model name undocumented: t2v not offered.", "Beijing region only."),
+        notes=("Beijing region only.",),
     )
 
     @cached_property
@@ -106,6 +128,11 @@ class DashScopeAdapter(ProviderAdapter):
         if isinstance(answer.data, Mapping) and answer.data.get("code") == MODERATION_CODE:
             message = str(answer.data.get("message") or MODERATION_CODE)
             return ModerationError(message, provider=self.name, code=MODERATION_CODE, http_status=answer.status_code)
+        if isinstance(answer.data, Mapping) and answer.data.get("code") == ARREARAGE_CODE:
+            message = str(answer.data.get("message") or ARREARAGE_CODE)
+            return AccountExhaustedError(
+                message, provider=self.name, code=ARREARAGE_CODE, http_status=answer.status_code
+            )
         return None
 
     def build_body(self, spec: JobSpec) -> dict[str, Any]:
@@ -123,15 +150,9 @@ class DashScopeAdapter(ProviderAdapter):
             media = [{"type": "image_url", "url": self.upload_image(spec.image)}]
             parameters["resolution"] = spec.resolution.upper()
         else:
-            width, height = output_dimensions(spec.resolution, spec.aspect_ratio or DEFAULT_ASPECT_RATIO)
-            parameters["size"] = f"{width}*{height}"
+            parameters["size"] = size_for(spec.resolution, spec.aspect_ratio or DEFAULT_ASPECT_RATIO)
             media = [
-                {
-                    "type": "image_url",
-                    "url": self.upload_image(ref.image),
-                    "ref_name": ref.ref_name,
-                    "ref_type": ref.type,
-                }
+                {"type": "image_url", "url": self.upload_image(ref.image), "ref_name": ref.ref_name}
                 for ref in spec.references
             ]
         model = self.model_for(spec.mode)
@@ -165,7 +186,7 @@ class DashScopeAdapter(ProviderAdapter):
         )
 
     def model_for(self, mode: Mode) -> str | None:
-        return MODELS.get(mode) if mode != Mode.TEXT_TO_VIDEO else T2V_MODEL
+        return MODELS.get(mode)
 
     def find_created(self, spec: JobSpec, *, sent_at: datetime) -> list[str]:
         """Task ids that may be ``spec``'s create sent at ``sent_at``: same model, created within the window around
@@ -231,6 +252,16 @@ class DashScopeAdapter(ProviderAdapter):
                 return False
             raise
         return True
+
+
+def size_for(resolution: str, aspect_ratio: str) -> str:
+    """The documented ``parameters.size`` for a t2v/r2v job; ``PermanentError`` for a pair outside the table."""
+    try:
+        return SIZES[resolution][aspect_ratio]
+    except KeyError:
+        raise PermanentError(
+            f"DashScope has no documented size for {resolution} {aspect_ratio}", provider="dashscope", code="size"
+        ) from None
 
 
 def _size(value: Any) -> tuple[int | None, int | None]:

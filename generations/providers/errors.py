@@ -62,6 +62,11 @@ class PermanentError(NotAccepted):
     """The provider rejected the request itself (bad parameter, bad key, unknown model). Fix the request."""
 
 
+class AccountExhaustedError(PermanentError):
+    """The provider account itself cannot pay (PixVerse 500043/500090: no credits left). Permanent for that account
+    until someone tops it up: never retried; ``auto`` fails over once and staff are alerted."""
+
+
 class ModerationError(PermanentError):
     """The provider refused the input on content grounds at submit time."""
 

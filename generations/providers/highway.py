@@ -6,9 +6,9 @@ Quirks handled here:
   pipeline downloads at once.
 - Error bodies are undocumented (perhaps ``{code, reason, message}`` [I]); 429/503 are retried, the rest permanent.
 
-Decision on a documented gap: **C1 image-to-video is not supported here.** Its slug is unconfirmed (the r2v slug is
-``pixverse-pixverse-c1-…`` while t2v is ``pixverse-c1-…``, so even the prefix cannot be guessed). Set ``I2V_SLUG`` and
-add the mode to the capabilities once it is confirmed.
+Image-to-video (providers.md §10): ``POST /v3/async/pixverse-c1-image-to-video`` with ``image`` = a URL whose path
+ends in ``.jpg``, ``.jpeg`` or ``.png`` (no WEBP). ``check_supported`` refuses a WEBP image (or a URL without one of
+those endings) before any request, with a message saying so: ``auto`` then routes the job elsewhere.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from generations.providers.base import (
     Capabilities,
@@ -29,18 +30,24 @@ from generations.providers.base import (
 )
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
 from generations.providers.errors import (
+    AccountExhaustedError,
     AmbiguousSubmitError,
     MalformedResponseError,
+    PermanentError,
+    ProviderError,
     UnknownStatusError,
     UnsupportedFeatureError,
 )
-from generations.providers.http import ProviderHttp, expect_mapping, expect_str
+from generations.providers.http import HttpAnswer, ProviderHttp, expect_mapping, expect_str
 
 CREATE_PATHS: dict[Mode, str] = {
     Mode.REFERENCE_TO_VIDEO: "/async/pixverse-pixverse-c1-reference-to-video",
     Mode.TEXT_TO_VIDEO: "/async/pixverse-c1-text-to-video",
+    Mode.IMAGE_TO_VIDEO: "/async/pixverse-c1-image-to-video",
 }
-I2V_SLUG: str | None = None  # gap: unconfirmed (see the module docstring)
+#: The only image URL endings HighwayAPI's i2v accepts (docs.jiekou.ai reference-pixverse-c1-image-to-video).
+I2V_IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png")
+I2V_CONTENT_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png"})
 RESULT_PATH = "/async/task-result"
 
 #: HighwayAPI ``task.status`` → normalized state [T].
@@ -64,10 +71,24 @@ class HighwayAdapter(ProviderAdapter):
     name: ClassVar[str] = "highway"
     label: ClassVar[str] = "HighwayAPI"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        modes=frozenset({Mode.REFERENCE_TO_VIDEO, Mode.TEXT_TO_VIDEO}),
+        modes=frozenset(Mode),
         prompt_required=frozenset(Mode),
-        notes=("C1 image-to-video slug unconfirmed: i2v not offered.", "Output URLs expire after ~1 h."),
+        notes=("Image-to-video takes JPEG or PNG only (no WEBP).", "Output URLs expire after ~1 h."),
     )
+
+    def check_supported(self, spec: JobSpec) -> None:
+        super().check_supported(spec)
+        if spec.mode == Mode.IMAGE_TO_VIDEO and spec.image is not None:
+            image = spec.image
+            path = urlsplit(image.provider_ref or image.url).path.lower()
+            if image.content_type.lower() not in I2V_CONTENT_TYPES or not path.endswith(I2V_IMAGE_SUFFIXES):
+                kind = image.content_type.split("/")[-1].upper() or "unknown"
+                raise UnsupportedFeatureError(
+                    provider=self.name,
+                    option="image",
+                    detail=f"image-to-video takes only JPEG or PNG images (.jpg/.jpeg/.png), and this image is "
+                    f"{kind}; convert it to PNG or JPEG, or choose another provider",
+                )
 
     @cached_property
     def _http(self) -> ProviderHttp:
@@ -76,7 +97,14 @@ class HighwayAdapter(ProviderAdapter):
             base_url=self.config.base_url,
             headers={"Authorization": f"Bearer {self.config.api_key}"},
             read_error=read_highway_error,
+            map_error=self._map_http_error,
         )
+
+    def _map_http_error(self, answer: HttpAnswer, is_create: bool) -> ProviderError | None:
+        code, message = read_highway_error(answer.data)
+        if code == "NOT_ENOUGH_BALANCE":
+            return AccountExhaustedError(message or code, provider=self.name, code=code, http_status=answer.status_code)
+        return None
 
     def build_body(self, spec: JobSpec) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -86,6 +114,11 @@ class HighwayAdapter(ProviderAdapter):
             "aspect_ratio": spec.aspect_ratio or DEFAULT_ASPECT_RATIO,
             "generate_audio_switch": spec.generate_audio_switch,
         }
+        if spec.mode == Mode.IMAGE_TO_VIDEO:
+            del body["aspect_ratio"]  # i2v follows the image
+            if spec.image is None:
+                raise PermanentError("image-to-video without an image", provider=self.name, code="no_image")
+            body["image"] = self.upload_image(spec.image)
         if spec.mode == Mode.REFERENCE_TO_VIDEO:
             body["images"] = [
                 {"type": ref.type, "ref_name": ref.ref_name, "image_url": self.upload_image(ref.image)}

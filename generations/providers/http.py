@@ -396,7 +396,8 @@ def download(url: str, fileobj: IO[bytes], *, max_bytes: int, provider: str = ""
     path = httpx.URL(url).path
     try:
         for _ in range(MAX_REDIRECTS + 1):
-            ssrf.check_url(url)
+            # Loopback is allowed only for an emulated provider's own emulator origin (issue 13, finding 6).
+            ssrf.check_url(url, allowed_hosts=_download_allowed_hosts(url, provider))
             try:
                 with _client().stream("GET", url, timeout=configured_timeout()) as response:
                     status = response.status_code
@@ -426,6 +427,12 @@ def download(url: str, fileobj: IO[bytes], *, max_bytes: int, provider: str = ""
                 error_class=type(error).__name__ if error else "",
             )
         )
+
+
+def _download_allowed_hosts(url: str, provider: str) -> list[str]:
+    from generations.providers.registry import download_allowed_hosts  # the registry imports the adapters, and they us
+
+    return download_allowed_hosts(url, provider)
 
 
 def _copy_capped(response: httpx.Response, fileobj: IO[bytes], *, max_bytes: int, provider: str) -> int:

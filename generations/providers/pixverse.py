@@ -4,12 +4,16 @@ Quirks handled here:
 - ``API-KEY`` header plus a fresh ``Ai-trace-id`` UUID on *every* request (a reused trace id leaves jobs stuck).
   The create's one is ``JobSpec.trace_id``, minted and stored by the pipeline before the paid call (fresh for each
   send); polls and uploads mint their own. It is echoed in ``SubmitResult.trace_id``.
-- Errors arrive inside HTTP 200 as ``{"ErrCode": n, "ErrMsg": ...}``: 400xxx → PermanentError, 500044 →
-  ConcurrencyFullError, moderation-ish messages → ModerationError, other 5xxxxx → TransientError.
+- Errors arrive inside HTTP 200 as ``{"ErrCode": n, "ErrMsg": ...}``, decided by code (providers.md §10): 400xxx →
+  PermanentError, 500044 → ConcurrencyFullError, 500043/500090 (the account has no credits) →
+  AccountExhaustedError, 500054/500063 (content rejected) → ModerationError, other 5xxxxx → TransientError. Only a
+  code outside those lists falls back to reading the message for moderation words.
 - int64 ids (``video_id``, ``img_id``) are kept as decimal strings in our dataclasses.
 - Images are uploaded first (``/image/upload`` → ``img_id``), once per image and account: ``ImageInput.provider_ref``
   when the caller has the id, else the shared upload cache (``generations.providers.uploads``). A create refused
   with 400017 while it used cached ids forgets them and raises TransientError, so the retry uploads afresh.
+- Webhooks: ``webhook_id`` (``PIXVERSE_WEBHOOK_ID``, created in PixVerse's console) goes in t2v and i2v generate
+  bodies when a webhook secret is configured; deliveries are verified by ``webhooks.verify_pixverse``.
 - Status 2 (reported as "failed" by one third-party note) is deliberately *not* mapped: it raises UnknownStatusError
   so a job is never failed (and its hold released) on an unconfirmed reading.
 """
@@ -35,6 +39,7 @@ from generations.providers.base import (
 )
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
 from generations.providers.errors import (
+    AccountExhaustedError,
     AmbiguousSubmitError,
     ConcurrencyFullError,
     MalformedResponseError,
@@ -49,6 +54,8 @@ from generations.providers.http import HttpAnswer, ProviderHttp, expect_mapping,
 
 MODEL = "c1"
 CONCURRENCY_FULL = 500044
+#: "All Credits have been used up" / insufficient balance: the provider account is empty (permanent for it).
+ACCOUNT_EMPTY_CODES = frozenset({500043, 500090})
 #: Content rejected (moderation) [third-party, providers.md §10]: by code, whatever the message says.
 MODERATION_CODES = frozenset({500054, 500063})
 #: "Invalid parameter" — what a create answers for an img_id the account no longer knows.
@@ -64,6 +71,9 @@ STATUS_MAP: dict[int, ProviderState] = {
     9: ProviderState.QUEUED,
     10: ProviderState.RUNNING,
 }
+
+#: Modes whose generate body takes ``webhook_id`` ("Webhook integration": text- and image-to-video only).
+WEBHOOK_MODES = frozenset({Mode.TEXT_TO_VIDEO, Mode.IMAGE_TO_VIDEO})
 
 CREATE_PATHS: dict[Mode, str] = {
     Mode.TEXT_TO_VIDEO: "/video/text/generate",
@@ -84,6 +94,8 @@ def envelope_error(data: Any, *, provider: str, http_status: int | None = None) 
     kwargs: dict[str, Any] = {"provider": provider, "code": str(code), "http_status": http_status}
     if code == CONCURRENCY_FULL:
         return ConcurrencyFullError(message, **kwargs)
+    if code in ACCOUNT_EMPTY_CODES:
+        return AccountExhaustedError(message, **kwargs)
     if code in MODERATION_CODES or is_moderation_message(message):
         return ModerationError(message, **kwargs)
     if 500000 <= code < 600000:
@@ -108,8 +120,9 @@ class PixVerseAdapter(ProviderAdapter):
         negative_prompt=True,
         webhooks=True,
         client_trace_id=True,
-        notes=("Webhook signing is unverified [T]; polling stays the source of truth.",),
+        notes=("Webhooks (t2v and i2v) only prompt a poll; polling stays the source of truth.",),
     )
+    webhook_ack_body: ClassVar[str] = "ok"  # "answer HTTP 200 with the body ok; otherwise PixVerse retries"
 
     @cached_property
     def _http(self) -> ProviderHttp:
@@ -128,7 +141,7 @@ class PixVerseAdapter(ProviderAdapter):
         if not (isinstance(answer.data, Mapping) and "ErrCode" in answer.data):
             return None
         error = envelope_error(answer.data, provider=self.name, http_status=answer.status_code)
-        if isinstance(error, ConcurrencyFullError | ModerationError):
+        if isinstance(error, ConcurrencyFullError | ModerationError | AccountExhaustedError):
             return error
         if answer.status_code in (408, 429) or answer.status_code >= 500:
             return None
@@ -210,6 +223,9 @@ class PixVerseAdapter(ProviderAdapter):
             ]
         if spec.negative_prompt:
             body["negative_prompt"] = spec.negative_prompt
+        if self.config.webhook_id and self.config.webhook_secret and spec.mode in WEBHOOK_MODES:
+            # The webhook is created in PixVerse's console; each create names it (t2v and i2v only, as documented).
+            body["webhook_id"] = self.config.webhook_id
         if spec.seed is not None:
             body["seed"] = spec.seed
         return body

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 
@@ -34,18 +35,68 @@ def adapter_class(name: str) -> type[ProviderAdapter]:
         raise UnknownProviderError(f"unknown provider {name!r}; known providers: {known}") from None
 
 
+def _providers_setting() -> Mapping[str, Mapping[str, object]]:
+    return getattr(settings, "PROVIDERS", {})
+
+
+def emulation_blocked(name: str) -> bool:
+    """True when ``name`` is emulated while another provider is real and ``ALLOW_EMULATED_BESIDE_REAL`` is off.
+
+    A deployment with real keys must never route a paying user's job to the local emulator by accident (issue 13,
+    finding 6), so an emulated provider is only selectable when every provider is emulated, or when asked for.
+    """
+    providers = _providers_setting()
+    if not bool(providers.get(name, {}).get("EMULATED", False)):
+        return False
+    if getattr(settings, "ALLOW_EMULATED_BESIDE_REAL", False):
+        return False
+    return any(not bool(raw.get("EMULATED", False)) for other, raw in providers.items() if other != name)
+
+
 def provider_config(name: str) -> ProviderConfig:
     """``settings.PROVIDERS[name]`` as a ProviderConfig (missing keys take the dataclass defaults)."""
     adapter_class(name)
-    providers: Mapping[str, Mapping[str, object]] = getattr(settings, "PROVIDERS", {})
+    providers = _providers_setting()
     raw = providers.get(name, {})
     return ProviderConfig(
         api_key=str(raw.get("API_KEY") or ""),
         base_url=str(raw.get("BASE_URL") or ""),
         webhook_secret=str(raw.get("WEBHOOK_SECRET") or ""),
+        webhook_id=str(raw.get("WEBHOOK_ID") or ""),
         concurrency=int(str(raw.get("CONCURRENCY") or 1)),
-        enabled=bool(raw.get("ENABLED", name in providers)),
+        enabled=bool(raw.get("ENABLED", name in providers)) and not emulation_blocked(name),
+        emulated=bool(raw.get("EMULATED", False)),
     )
+
+
+def download_allowed_hosts(url: str, provider: str) -> list[str]:
+    """Hosts the SSRF guard may let through for an output ``url`` of ``provider`` although they are private.
+
+    ``settings.SSRF_ALLOWED_HOSTS`` plus, only for an *emulated* provider, the emulator's own host — and only when
+    ``url`` has the same scheme, host, port and first path segment as that provider's ``BASE_URL`` (so
+    ``http://127.0.0.1:6379/`` or another provider's emulator path never passes; issue 13, finding 6).
+    """
+    from generations.providers.ssrf import configured_allowed_hosts
+
+    hosts = configured_allowed_hosts()
+    if not provider or provider not in ADAPTERS:
+        return hosts
+    config = provider_config(provider)
+    if not config.emulated or not config.base_url:
+        return hosts
+    base, target = urlsplit(config.base_url), urlsplit(url)
+
+    def origin(parts: SplitResult) -> tuple[str, str, int | None]:
+        try:
+            return parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return "", "", None
+
+    first = base.path.strip("/").split("/", 1)[0]
+    same_prefix = not first or target.path.strip("/").split("/", 1)[0] == first
+    if origin(base) == origin(target) and origin(base)[1] and same_prefix:
+        return [*hosts, origin(base)[1]]
+    return hosts
 
 
 def get_adapter(name: str) -> ProviderAdapter:

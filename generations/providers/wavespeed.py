@@ -8,11 +8,16 @@ Quirks handled here:
 - Images with bytes and no cached handle go through ``POST /media/upload/binary`` (free) → ``download_url``.
 - ``?webhook=<url>`` on submit when ``spec.webhook_url`` is set.
 - No seed and no negative prompt for C1.
+- ``find_created`` reconciles an ambiguous create through the prediction list (``POST /predictions`` with ``model``,
+  ``created_after``/``created_before`` and ``page``; providers.md §10): the predictions of the job's model created
+  around the send whose ``input.prompt`` is the job's prompt. The answer's shape is undocumented [I]: the rows are
+  read from ``data.items`` (or ``data`` itself when it is a list), each a prediction object; times are ISO 8601 UTC.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -46,6 +51,11 @@ CREATE_SLUGS: dict[Mode, str] = {
     Mode.TEXT_TO_VIDEO: "text-to-video",
 }
 MODERATION_CODE = 1200
+#: Window searched around the send time of an ambiguous create (clock skew before; the create's own time after).
+FIND_BEFORE = timedelta(minutes=2)
+FIND_AFTER = timedelta(minutes=10)
+FIND_PAGE_SIZE = 100
+FIND_MAX_PAGES = 5
 
 #: WaveSpeed ``data.status`` → normalized state [D]. ``completed`` and ``failed`` are refined by ``parse_prediction``.
 STATUS_MAP: dict[str, ProviderState] = {
@@ -165,6 +175,43 @@ class WaveSpeedAdapter(ProviderAdapter):
         status = str(data.get("status") or "created")
         return SubmitResult(
             provider_job_id=prediction_id, state=STATUS_MAP.get(status, ProviderState.QUEUED), raw_status=status
+        )
+
+    def model_for(self, mode: Mode) -> str:
+        """The model id WaveSpeed files predictions under (the create path without its leading slash)."""
+        return f"{MODEL_PATH.strip('/')}/{CREATE_SLUGS[mode]}"
+
+    def find_created(self, spec: JobSpec, *, sent_at: datetime) -> list[str]:
+        """Prediction ids that may be ``spec``'s create sent at ``sent_at`` (module docstring). Sends nothing billable;
+        raises ``TransientError`` when the window holds more predictions than we read."""
+
+        def stamp(moment: datetime) -> str:
+            return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        query: dict[str, Any] = {
+            "model": self.model_for(spec.mode),
+            "created_after": stamp(sent_at - FIND_BEFORE),
+            "created_before": stamp(sent_at + FIND_AFTER),
+            "page_size": FIND_PAGE_SIZE,
+        }
+        found: list[str] = []
+        for page in range(1, FIND_MAX_PAGES + 1):
+            data = self._data(self._http.request("POST", "/predictions", json={**query, "page": page}))
+            rows = data.get("items") if isinstance(data, Mapping) else None
+            if not isinstance(rows, list):
+                raise MalformedResponseError("prediction list without an items array", provider=self.name)
+            for row in rows:
+                prediction = expect_mapping(row, what="prediction list row", provider=self.name)
+                prediction_id = expect_str(prediction, "id", what="prediction list row", provider=self.name)
+                raw_input = prediction.get("input")
+                prompt = raw_input.get("prompt") if isinstance(raw_input, Mapping) else None
+                if prompt == spec.prompt:
+                    found.append(prediction_id)
+            if len(rows) < FIND_PAGE_SIZE:
+                return found
+        raise TransientError(
+            f"more than {FIND_MAX_PAGES * FIND_PAGE_SIZE} predictions around the send time; cannot tell",
+            provider=self.name,
         )
 
     def poll(self, provider_job_id: str) -> PollResult:

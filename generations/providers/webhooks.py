@@ -1,14 +1,16 @@
 """Inbound provider webhook verification, and the matching signers (the emulator signs with these).
 
-One implementation serves both sides, so the emulator's signatures and our checks cannot drift apart.
+The emulator writes its own signers from the providers' documents (``generations.emulators.webhooks``), so a test
+of emulator-signed deliveries against these verifiers checks two readings of the docs against each other.
 
 - WaveSpeed [D]: headers ``webhook-id``, ``webhook-timestamp`` (unix s), ``webhook-signature: v3,<hex>``;
   HMAC-SHA256 hex over ``"{id}.{timestamp}.{raw body}"`` keyed with the secret minus its ``whsec_`` prefix, used as a
   plain string. 300 s window; each id accepted once.
-- PixVerse [T, unverified]: headers ``webhook-timestamp`` (s or ms), ``webhook-nonce``, ``webhook-signature``;
-  base64 HMAC-SHA256 over ``timestamp + "\\n" + nonce + "\\n" + encodeURIComponent(raw body)``. 300 s skew; each
-  nonce accepted once. ``settings.PIXVERSE_WEBHOOK_VERIFY = False`` skips the check (logged), because the scheme is
-  a third party's reading; polling remains the source of truth either way.
+- PixVerse [D, providers.md §10]: headers ``Webhook-Timestamp`` (unix s), ``Webhook-Nonce`` (32 chars),
+  ``Webhook-Signature`` = Base64(HMAC-SHA256(secret, ``{timestamp}\\n{nonce}\\n{payload}``)) where payload is the
+  JSON body's fields as URL-encoded ``k=v`` pairs joined by ``&`` (``pixverse_payload_string``), and ``Ai-Trace-Id``.
+  300 s skew; each nonce accepted once. The receiver answers HTTP 200 with the body ``ok`` (else PixVerse resends).
+  ``settings.PIXVERSE_WEBHOOK_VERIFY = False`` skips the check (logged); polling remains the source of truth.
 
 Invariants: signatures are compared in constant time; the replay marker (Django cache ``add``) is written only
 after the signature verified, so forged requests cannot burn real ids; every refusal is ``WebhookVerificationError``.
@@ -24,7 +26,7 @@ import logging
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -34,7 +36,6 @@ from generations.providers.errors import WebhookVerificationError
 logger = logging.getLogger("generations.providers.webhooks")
 
 TOLERANCE_SECONDS = 300
-_JS_URI_COMPONENT_SAFE = "-_.!~*'()"
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -121,26 +122,44 @@ def verify_wavespeed(
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# PixVerse ([T], unverified)
+# PixVerse (documented: "Webhook integration", providers.md §10)
 
 
-def encode_uri_component(body: bytes) -> str:
-    """JavaScript ``encodeURIComponent`` applied to the UTF-8 ``body`` (unreserved: A-Z a-z 0-9 - _ . ! ~ * ' ( ))."""
-    return quote(body, safe=_JS_URI_COMPONENT_SAFE)
+def pixverse_payload_string(payload: Mapping[str, Any]) -> str:
+    """The ``{payload}`` part of PixVerse's signed string: the JSON body's fields as URL-encoded ``k=v`` pairs joined
+    by ``&``, booleans lowercase.
+
+    [I] where the page is silent: keys are sorted and each key and value is form-encoded (``urlencode``: space as
+    ``+``), which is what a Go ``url.Values.Encode`` — the usual way to write "k=v pairs, URL-encoded" — produces;
+    ``null`` is the empty string; a nested object or list is its compact JSON.
+    """
+
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, dict | list):
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+        return str(value)
+
+    return urlencode([(str(key), text(payload[key])) for key in sorted(payload)])
 
 
 def sign_pixverse(*, body: bytes, secret: str, timestamp: str, nonce: str) -> str:
-    """The base64 ``webhook-signature`` for ``body`` under the unverified PixVerse scheme."""
-    message = f"{timestamp}\n{nonce}\n{encode_uri_component(body)}".encode()
+    """The Base64 ``Webhook-Signature``: HMAC-SHA256(secret, ``{timestamp}\n{nonce}\n{payload}``)."""
+    payload = _parse_json(body)
+    message = f"{timestamp}\n{nonce}\n{pixverse_payload_string(payload)}".encode()
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
-def pixverse_headers(*, body: bytes, secret: str, timestamp: str, nonce: str) -> dict[str, str]:
-    """The headers a PixVerse webhook carries (for the emulator's sender)."""
+def pixverse_headers(*, body: bytes, secret: str, timestamp: str, nonce: str, trace_id: str = "") -> dict[str, str]:
+    """The headers a PixVerse delivery carries (tests; the emulator writes its own from the docs)."""
     return {
-        "webhook-timestamp": timestamp,
-        "webhook-nonce": nonce,
-        "webhook-signature": sign_pixverse(body=body, secret=secret, timestamp=timestamp, nonce=nonce),
+        "Webhook-Timestamp": timestamp,
+        "Webhook-Nonce": nonce,
+        "Webhook-Signature": sign_pixverse(body=body, secret=secret, timestamp=timestamp, nonce=nonce),
+        "Ai-Trace-Id": trace_id,
     }
 
 
@@ -153,7 +172,11 @@ def verify_pixverse(
     tolerance: int = TOLERANCE_SECONDS,
     verify: bool | None = None,
 ) -> dict[str, Any]:
-    """Return the parsed payload, or raise ``WebhookVerificationError``. ``verify=None`` reads the setting."""
+    """Return the parsed payload, or raise ``WebhookVerificationError``. ``verify=None`` reads the setting.
+
+    ``Webhook-Timestamp`` is unix seconds (documented); more than ``tolerance`` seconds off is refused, and each
+    ``Webhook-Nonce`` is accepted once.
+    """
     if verify is None:
         verify = bool(getattr(settings, "PIXVERSE_WEBHOOK_VERIFY", True))
     if not verify:
@@ -165,15 +188,16 @@ def verify_pixverse(
     nonce = _header(headers, "webhook-nonce")
     signature = _header(headers, "webhook-signature")
     if not (timestamp and nonce and signature):
-        raise WebhookVerificationError("missing webhook-timestamp, webhook-nonce or webhook-signature header")
-    if not timestamp.isdigit() or len(timestamp) > 13:
-        raise WebhookVerificationError("webhook-timestamp is not a unix time in s or ms")
-    seconds = int(timestamp) / 1000 if len(timestamp) > 10 else int(timestamp)
-    _check_fresh(seconds, now=now, tolerance=tolerance)
-    expected = sign_pixverse(body=body, secret=secret, timestamp=timestamp, nonce=nonce)
-    if not hmac.compare_digest(signature.strip(), expected):
-        raise WebhookVerificationError("signature does not match")
+        raise WebhookVerificationError("missing Webhook-Timestamp, Webhook-Nonce or Webhook-Signature header")
+    if not timestamp.isdigit() or len(timestamp) > 10:
+        raise WebhookVerificationError("Webhook-Timestamp is not a unix time in seconds")
+    if len(nonce) > 64:
+        raise WebhookVerificationError("Webhook-Nonce is too long")
+    _check_fresh(int(timestamp), now=now, tolerance=tolerance)
     payload = _parse_json(body)
+    expected = sign_pixverse(body=body, secret=secret, timestamp=timestamp, nonce=nonce)
+    if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
+        raise WebhookVerificationError("signature does not match")
     _claim_once("pixverse-nonce", nonce, tolerance=tolerance)
     return payload
 

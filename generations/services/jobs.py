@@ -1,5 +1,8 @@
 """Creating and steering jobs: quote, create (validate → route → quote → hold, atomically), cancel, retry, remix.
 
+The request type is ``generations.services.requests.JobRequest`` (re-exported here): build it with
+``JobRequest.from_form``, ``JobRequest.from_api`` or ``JobRequest.from_job``.
+
 ``generation_create`` either returns a ``queued`` job holding exactly its quoted credits, or raises and changes
 nothing: ``SpecValidationError`` (bad input, keyed by field) or ``GenerationRefused`` (no provider, not enough
 credits, a cap, a frozen wallet — the message says which).
@@ -28,7 +31,8 @@ from generations.providers.registry import get_adapter
 from generations.services import enqueue, moderation
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
-from generations.services.specs import ReferenceInput, build_spec, job_references
+from generations.services.requests import JobRequest
+from generations.services.specs import ReferenceInput
 from generations.states import AT_PROVIDER, TERMINAL, State, transition
 from generations.validation import SpecValidationError, validate_spec
 from studio.moderation.prescreen import Screening
@@ -43,22 +47,6 @@ logger = logging.getLogger("generations.jobs")
 
 class GenerationRefused(Exception):
     """The request is valid but cannot run now (no provider, credits, cap, frozen wallet). User-facing message."""
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    """What the composer (or the API) asks for. Names follow DESIGN.md §6."""
-
-    mode: str
-    prompt: str = ""
-    resolution: str = "720p"
-    duration: int = 5
-    aspect_ratio: str = ""
-    generate_audio_switch: bool = False
-    seed: int | None = None
-    negative_prompt: str = ""
-    references: tuple[ReferenceInput, ...] = ()
-    provider: str = AUTO
 
 
 @dataclass(frozen=True)
@@ -84,18 +72,7 @@ def generation_preview(*, user: User, project: Project, request: JobRequest) -> 
         user=user, team=project.team, prompt=request.prompt, negative_prompt=request.negative_prompt
     )
     _check_assets(project, request.references)
-    spec = build_spec(
-        job_id=uuid.uuid4(),
-        mode=request.mode,
-        prompt=request.prompt,
-        resolution=request.resolution,
-        duration=request.duration,
-        aspect_ratio=request.aspect_ratio,
-        generate_audio_switch=request.generate_audio_switch,
-        seed=request.seed,
-        negative_prompt=request.negative_prompt,
-        references=request.references,
-    )
+    spec = request.to_spec(job_id=uuid.uuid4())
     warnings = validate_spec(spec, provider=None if request.provider == AUTO else request.provider)
     try:
         decision = routing.choose_provider(spec=spec, requested=request.provider)
@@ -130,15 +107,7 @@ def generation_create(
                 project=project,
                 team_id=project.team_id,
                 creator=user,
-                mode=request.mode,
-                prompt=request.prompt,
-                negative_prompt=request.negative_prompt,
-                resolution=request.resolution,
-                duration=request.duration,
-                aspect_ratio=request.aspect_ratio if request.mode != "i2v" else "",
-                generate_audio_switch=request.generate_audio_switch,
-                seed=request.seed,
-                provider_requested=request.provider,
+                **request.job_fields(),
                 provider=preview.decision.provider,
                 routing_reason=preview.decision.reason,
                 quoted_credits=quote.credits,
@@ -186,21 +155,8 @@ def generation_create(
 
 
 def job_request_from(job: GenerationJob, **overrides: Any) -> JobRequest:
-    """The request that made ``job`` (for re-run and remix); raises ``MissingInput`` if an input was deleted."""
-    fields: dict[str, Any] = {
-        "mode": job.mode,
-        "prompt": job.prompt,
-        "resolution": job.resolution,
-        "duration": job.duration,
-        "aspect_ratio": job.aspect_ratio,
-        "generate_audio_switch": job.generate_audio_switch,
-        "seed": job.seed,
-        "negative_prompt": job.negative_prompt,
-        "references": tuple(job_references(job)),
-        "provider": job.provider_requested,
-    }
-    fields.update(overrides)
-    return JobRequest(**fields)
+    """The request that made ``job`` (kept for callers; it is ``JobRequest.from_job``)."""
+    return JobRequest.from_job(job, **overrides)
 
 
 def generation_retry(*, user: User, job: GenerationJob) -> GenerationJob:
@@ -212,26 +168,12 @@ def generation_retry(*, user: User, job: GenerationJob) -> GenerationJob:
 
 def remix_initial(job: GenerationJob) -> dict[str, Any]:
     """Composer initial data copied from ``job`` (the remix creates a new job with lineage ``remix``)."""
-    data: dict[str, Any] = {
-        "mode": job.mode,
-        "prompt": job.prompt,
-        "negative_prompt": job.negative_prompt,
-        "resolution": job.resolution,
-        "duration": job.duration,
-        "aspect_ratio": job.aspect_ratio,
-        "generate_audio_switch": job.generate_audio_switch,
-        "seed": job.seed,
-        "provider": job.provider_requested,
-        "parent": str(job.pk),
-    }
-    refs = list(job.references.order_by("order"))
-    if job.mode == "i2v" and refs:
-        data["image"] = refs[0].asset_id
-    for index, ref in enumerate(refs, start=1):
-        data[f"ref_asset_{index}"] = ref.asset_id
-        data[f"ref_name_{index}"] = ref.ref_name
-        data[f"ref_type_{index}"] = ref.type
-    return data
+    references = tuple(
+        ReferenceInput(asset=ref.asset, ref_name=ref.ref_name, type=ref.type)
+        for ref in job.references.select_related("asset").order_by("order")
+        if ref.asset is not None
+    )
+    return {**JobRequest.from_job(job, references=references).composer_initial(), "parent": str(job.pk)}
 
 
 def generation_cancel(*, user: User, job: GenerationJob) -> str:

@@ -30,6 +30,7 @@ from generations import routing
 from generations.models import AUTO, GenerationJob
 from generations.providers.base import JobSpec
 from generations.providers.errors import (
+    AccountExhaustedError,
     AmbiguousSubmitError,
     ConcurrencyFullError,
     ModerationError,
@@ -38,10 +39,11 @@ from generations.providers.errors import (
     TransientError,
 )
 from generations.providers.registry import adapter_class, get_adapter
-from generations.services import config, enqueue
+from generations.services import alerts, config, enqueue
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
-from generations.services.specs import MissingInput, spec_for_job
+from generations.services.requests import spec_for_job
+from generations.services.specs import MissingInput
 from generations.states import State, transition
 
 logger = logging.getLogger("generations.submit")
@@ -172,6 +174,17 @@ def _to_unknown(job: GenerationJob, *, code: str, message: str) -> None:
 
 def _refused(job: GenerationJob, spec: JobSpec, exc: NotAccepted) -> None:
     """A definite refusal: nothing was created. Fail over (auto), requeue (transient) or fail (module docstring)."""
+    if isinstance(exc, AccountExhaustedError):
+        # Our account at the provider is empty: permanent for it, so never requeued here; staff must top it up.
+        label = adapter_class(job.provider).label
+        alerts.provider_account_empty(provider=job.provider, label=label, detail=f"{exc.code}: {exc.message}")
+        exc = AccountExhaustedError(
+            f"the {label} account cannot take new videos right now (it has run out of credits; our staff have been "
+            "told). Nothing was charged: choose Auto or another provider.",
+            provider=exc.provider,
+            code=exc.code,
+            http_status=exc.http_status,
+        )
     transient = isinstance(exc, TransientError)
     capacity = isinstance(exc, RateLimitedError | ConcurrencyFullError)
     circuit_open = transient and not capacity and routing.record_failure(job.provider)

@@ -140,6 +140,6 @@ def test_failures_explain_in_reason(emu: Emulator, prompt: str, reason: str) -> 
 
 
 def test_unreachable_image_fails_the_task(emu: Emulator) -> None:
-    task_id = submit(emu, "pixverse-c1-image-to-video", {"prompt": "x", "image_url": emu.media.url("gone.png")})
+    task_id = submit(emu, "pixverse-c1-image-to-video", {"prompt": "x", "image": emu.media.url("gone.png")})
     task = result(emu, task_id)["task"]
     assert task["status"] == "TASK_STATUS_FAILED" and "image" in task["reason"]

@@ -182,18 +182,29 @@ def test_unknown_video_and_balance(emu: Emulator) -> None:
     assert set(after) == {"account_id", "credit_monthly", "credit_package"}
 
 
-def test_webhook_is_sent_only_when_configured(tmp_path: Path) -> None:
-    for emu in make_emulator(tmp_path, pixverse_webhook_url="https://studio.test/hook", pixverse_webhook_secret="s3"):
+def test_webhook_is_sent_for_a_create_that_names_the_console_webhook(tmp_path: Path) -> None:
+    hooks = {"pixverse_webhook_url": "https://studio.test/hook", "pixverse_webhook_secret": "s3"}
+    for emu in make_emulator(tmp_path, pixverse_webhook_id="wh_1", **hooks):
         trace = str(uuid.uuid4())
-        video_id = generate(emu, "text", T2V, trace=trace)["Resp"]["video_id"]
+        video_id = generate(emu, "text", {**T2V, "webhook_id": "wh_1"}, trace=trace)["Resp"]["video_id"]
+        generate(emu, "text", T2V)  # no webhook_id: no delivery
         assert emu.app.webhooks.wait()
         (request,) = emu.webhooks
-        payload = verify_pixverse(body=request.content, headers=dict(request.headers), secret="s3")
+        assert len(request.headers["Webhook-Nonce"]) == 32
+        payload = verify_pixverse(body=request.content, headers=dict(request.headers), secret="s3", verify=True)
         assert payload["id"] == video_id and payload["status"] == 1
-        assert request.headers["Ai-trace-id"] == trace
-    for emu in make_emulator(tmp_path / "off"):
-        generate(emu, "text", T2V)
+        assert request.headers["Ai-Trace-Id"] == trace
+        (logged,) = emu.control("GET", "webhooks").json()["webhooks"]
+        assert logged["acknowledged"] is True  # the receiver answered 200 "ok"
+    for emu in make_emulator(tmp_path / "off", pixverse_webhook_id="wh_1"):
+        generate(emu, "text", {**T2V, "webhook_id": "wh_1"})
         assert emu.app.webhooks.wait() and emu.webhooks == []
+
+
+def test_webhook_id_is_checked(tmp_path: Path) -> None:
+    for emu in make_emulator(tmp_path, pixverse_webhook_id="wh_1"):
+        unknown = emu.client.post(f"{BASE}/video/text/generate", json={**T2V, "webhook_id": "wh_x"}, headers=headers())
+        assert unknown.json()["ErrCode"] == 400017
 
 
 def test_ids_survive_json_round_trip_as_integers(emu: Emulator) -> None:

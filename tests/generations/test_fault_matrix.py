@@ -110,7 +110,22 @@ def test_retry_after_is_honoured_when_longer_than_the_backoff(pipeline, settings
 
 
 @pytest.mark.parametrize("fault", ["timeout", "reset", "malformed"])
-@pytest.mark.parametrize("provider", ["wavespeed", "pixverse", "highway"])
+def test_ambiguous_wavespeed_submits_are_found_in_its_prediction_list(pipeline, fault):
+    pipeline.emulator.arm(provider="wavespeed", fault=fault, on="create", times=1)
+    job = create(pipeline, "wavespeed")
+    pipeline.worker.drain()
+    job.refresh_from_db()
+    assert job.state == State.UNKNOWN
+    reconcile_jobs()
+    pipeline.worker.settle(job)
+    assert job.state == State.SUCCEEDED
+    assert hold_state(job) == HoldState.CAPTURED
+    assert accepted_for(pipeline.emulator, job) == 1
+    assert job.attempts.filter(is_create=True).count() == 1
+
+
+@pytest.mark.parametrize("fault", ["timeout", "reset", "malformed"])
+@pytest.mark.parametrize("provider", ["pixverse", "highway"])
 def test_ambiguous_submits_go_to_unknown_and_are_never_resent(pipeline, settings, provider, fault):
     pipeline.emulator.arm(provider=provider, fault=fault, on="create", times=1)
     job = create(pipeline, provider)

@@ -128,7 +128,7 @@ def test_a_failing_lookup_keeps_the_job_unknown_until_the_horizon(pipeline, sett
     assert creates_for(pipeline.emulator, job) == 1
 
 
-@pytest.mark.parametrize("provider", ["wavespeed", "pixverse", "highway"])
+@pytest.mark.parametrize("provider", ["pixverse", "highway"])
 def test_providers_that_cannot_be_asked_are_never_resubmitted(pipeline, settings, provider):
     """Many reconciler runs and every queued task: still exactly the one create; then failed and released."""
     pipeline.emulator.arm(provider=provider, fault="timeout", on="create", times=1)
@@ -153,3 +153,31 @@ def test_providers_that_cannot_be_asked_are_never_resubmitted(pipeline, settings
     assert job.state == State.FAILED and job.hold.state == HoldState.RELEASED
     assert creates_for(pipeline.emulator, job) == 1
     assert job.attempts.filter(is_create=True).count() == 1
+
+
+def test_wavespeed_unknown_job_is_found_in_the_prediction_list_without_a_second_create(pipeline):
+    """WaveSpeed's ``POST /api/v3/predictions`` (model + time window) finds a create whose answer was lost."""
+    pipeline.emulator.arm(provider="wavespeed", fault="timeout", on="create", times=1)
+    other = generation_create(
+        user=pipeline.world.member,
+        project=pipeline.world.project,
+        request=request_for(pipeline, Mode.TEXT_TO_VIDEO, "wavespeed", prompt="a different prompt"),
+    )
+    job = generation_create(
+        user=pipeline.world.member,
+        project=pipeline.world.project,
+        request=request_for(pipeline, Mode.TEXT_TO_VIDEO, "wavespeed", prompt="a lantern in the snow"),
+    )
+    pipeline.worker.drain()
+    job.refresh_from_db()
+    other.refresh_from_db()
+    lost = job if job.state == State.UNKNOWN else other
+    assert lost.state == State.UNKNOWN and lost.provider_job_id == ""
+    report = reconcile_jobs()
+    lost.refresh_from_db()
+    assert report.unknown_resolved == [str(lost.pk)]
+    assert lost.state == State.SUBMITTED and lost.provider_job_id
+    pipeline.worker.settle(lost)
+    assert lost.state == State.SUCCEEDED
+    assert creates_for(pipeline.emulator, lost) == 1
+    assert accepted_for(pipeline.emulator, lost) == 1

@@ -28,11 +28,11 @@ def test_auto_follows_the_static_preference_when_the_rate_card_has_no_costs():
 
 
 @pytest.mark.django_db
-def test_auto_skips_providers_that_cannot_do_the_mode():
-    # DashScope has no C1 text-to-video; with PixVerse and WaveSpeed refused, HighwayAPI is what is left.
-    decision = routing.choose_provider(spec=spec(), requested=AUTO, exclude=["pixverse", "wavespeed"])
-    assert decision.provider == "highway"
-    assert "dashscope: unsupported" in decision.reason
+def test_auto_skips_providers_that_cannot_do_the_options():
+    # Only PixVerse and DashScope take a seed for C1; with PixVerse refused, DashScope is what is left.
+    decision = routing.choose_provider(spec=spec(seed=7), requested=AUTO, exclude=["pixverse"])
+    assert decision.provider == "dashscope"
+    assert "wavespeed: unsupported" in decision.reason and "highway: unsupported" in decision.reason
 
 
 @pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_open_circuit_is_skipped_then_half_opens(settings):
 @pytest.mark.django_db
 def test_a_pinned_provider_that_cannot_do_the_mode_is_refused():
     with pytest.raises(routing.NoProviderAvailable):
-        routing.choose_provider(spec=spec(), requested="dashscope")
+        routing.choose_provider(spec=spec(seed=7), requested="highway")
 
 
 def test_auto_fails_over_after_a_definite_refusal(pipeline, settings):

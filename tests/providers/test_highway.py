@@ -47,13 +47,6 @@ def test_t2v_path(mock_transport: MockProvider) -> None:
     assert "images" not in json.loads(request.content)
 
 
-def test_i2v_is_refused_before_any_request(mock_transport: MockProvider) -> None:
-    with pytest.raises(UnsupportedFeatureError) as caught:
-        make_adapter("highway").submit(job_spec(Mode.IMAGE_TO_VIDEO))
-    assert caught.value.option == "mode"
-    assert mock_transport.requests == []
-
-
 @pytest.mark.parametrize(
     "status,state",
     [("TASK_STATUS_QUEUED", ProviderState.QUEUED), ("TASK_STATUS_PROCESSING", ProviderState.RUNNING)],

@@ -19,6 +19,7 @@ import pytest
 from generations.providers import dashscope, highway, pixverse, wavespeed
 from generations.providers.base import JobSpec, Mode, ProviderState
 from generations.providers.errors import (
+    AccountExhaustedError,
     AmbiguousSubmitError,
     ConcurrencyFullError,
     MalformedResponseError,
@@ -355,8 +356,8 @@ SUBMIT_ERRORS: list[ErrorRow] = [
     ),
     _row("dashscope", "400 EmptyModel", _ds(400, "BadRequest.EmptyModel"), PermanentError, "BadRequest.EmptyModel"),
     _row("dashscope", "400 InvalidURL", _ds(400, "InvalidURL"), PermanentError, "InvalidURL"),
-    _row("dashscope", "400 Arrearage", _ds(400, "Arrearage"), PermanentError, "Arrearage"),
-    _row("dashscope", "403 Arrearage", _ds(403, "Arrearage"), PermanentError, "Arrearage"),
+    _row("dashscope", "400 Arrearage", _ds(400, "Arrearage"), AccountExhaustedError, "Arrearage"),
+    _row("dashscope", "403 Arrearage", _ds(403, "Arrearage"), AccountExhaustedError, "Arrearage"),
     _row("dashscope", "401 InvalidApiKey", _ds(401, "InvalidApiKey"), PermanentError, "InvalidApiKey"),
     _row("dashscope", "403 AccessDenied", _ds(403, "AccessDenied"), PermanentError, "AccessDenied"),
     _row("dashscope", "404 ModelNotFound", _ds(404, "ModelNotFound"), PermanentError, "ModelNotFound"),
@@ -374,7 +375,9 @@ SUBMIT_ERRORS: list[ErrorRow] = [
     # HighwayAPI (§4) [T]: 429/503 retry, the rest permanent.
     _row("highway", "403 INVALID_API_KEY", _hw(403, "INVALID_API_KEY"), PermanentError, "INVALID_API_KEY"),
     _row("highway", "401 FAILED_TO_AUTH", _hw(401, "FAILED_TO_AUTH"), PermanentError, "FAILED_TO_AUTH"),
-    _row("highway", "403 NOT_ENOUGH_BALANCE", _hw(403, "NOT_ENOUGH_BALANCE"), PermanentError, "NOT_ENOUGH_BALANCE"),
+    _row(
+        "highway", "403 NOT_ENOUGH_BALANCE", _hw(403, "NOT_ENOUGH_BALANCE"), AccountExhaustedError, "NOT_ENOUGH_BALANCE"
+    ),
     _row("highway", "403 ACCESS_DENY", _hw(403, "ACCESS_DENY"), PermanentError, "ACCESS_DENY"),
     _row("highway", "404 MODEL_NOT_FOUND", _hw(404, "MODEL_NOT_FOUND"), PermanentError, "MODEL_NOT_FOUND"),
     _row(

@@ -1,18 +1,22 @@
-"""Inbound webhook verification (WaveSpeed documented; PixVerse unverified) and the shared signers."""
+"""Inbound webhook verification (WaveSpeed and PixVerse, both as documented) against the emulator's own signers."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from generations.providers.errors import WebhookVerificationError
 from generations.providers.webhooks import (
-    encode_uri_component,
     pixverse_headers,
+    pixverse_payload_string,
     sign_pixverse,
     sign_wavespeed,
     verify_pixverse,
@@ -123,34 +127,57 @@ def test_wavespeed_non_json_body_is_refused() -> None:
         verify_wavespeed(body=body, headers=ws_headers(body), secret=SECRET, now=NOW)
 
 
-# --- PixVerse ----------------------------------------------------------------------------------------------------
+# --- PixVerse (documented scheme, providers.md §10) -----------------------------------------------------------------
 
 PX_SECRET = "pixverse-secret"
-PX_BODY = json.dumps(
-    {"id": 384792384723984723, "status": 1, "url": "https://x/v.mp4", "prompt": "été & 100%"}, ensure_ascii=False
-).encode()
+PX_FIELDS = {"id": 384792384723984723, "status": 1, "url": "https://x/v.mp4", "prompt": "été & 100%", "has_audio": True}
+PX_BODY = json.dumps(PX_FIELDS, ensure_ascii=False).encode()
 
 
 def px_headers(body: bytes = PX_BODY, *, timestamp: str = str(NOW), nonce: str = "") -> dict[str, str]:
     return pixverse_headers(body=body, secret=PX_SECRET, timestamp=timestamp, nonce=nonce or uuid.uuid4().hex)
 
 
-def test_encode_uri_component_follows_javascript() -> None:
-    # encodeURIComponent("a b&c/d?é!'()*~-_.") in a browser:
-    assert encode_uri_component("a b&c/d?é!'()*~-_.".encode()) == "a%20b%26c%2Fd%3F%C3%A9!'()*~-_."
-
-
-@pytest.mark.parametrize("timestamp", [str(NOW), str(NOW * 1000 + 123)])
-def test_pixverse_valid_is_accepted_in_seconds_or_ms(timestamp: str) -> None:
-    payload = verify_pixverse(
-        body=PX_BODY, headers=px_headers(timestamp=timestamp), secret=PX_SECRET, now=NOW, verify=True
+def test_pixverse_payload_string_is_url_encoded_pairs_with_lowercase_booleans() -> None:
+    assert pixverse_payload_string(PX_FIELDS) == (
+        "has_audio=true&id=384792384723984723&prompt=%C3%A9t%C3%A9+%26+100%25&status=1&url=https%3A%2F%2Fx%2Fv.mp4"
     )
-    assert payload["status"] == 1
+
+
+def test_pixverse_signature_matches_the_documented_formula() -> None:
+    """Webhook-Signature = Base64(HMAC-SHA256(secret, "{timestamp}\\n{nonce}\\n{payload}")), computed by hand."""
+    nonce = "a" * 32
+    signed = f"{NOW}\n{nonce}\n{pixverse_payload_string(PX_FIELDS)}".encode()
+    expected = base64.b64encode(hmac.new(PX_SECRET.encode(), signed, hashlib.sha256).digest()).decode()
+    assert sign_pixverse(body=PX_BODY, secret=PX_SECRET, timestamp=str(NOW), nonce=nonce) == expected
+    headers = px_headers(nonce=nonce)
+    assert headers["Webhook-Signature"] == expected
+    assert verify_pixverse(body=PX_BODY, headers=headers, secret=PX_SECRET, now=NOW, verify=True)["status"] == 1
+
+
+def test_pixverse_signed_the_old_way_fails() -> None:
+    """The first build signed ``encodeURIComponent(raw body)`` with lowercase headers: that must not verify now."""
+    nonce = uuid.uuid4().hex
+    encoded_body = quote(PX_BODY, safe="-_.!~*'()")
+    old_message = f"{NOW}\n{nonce}\n{encoded_body}".encode()
+    old_signature = base64.b64encode(hmac.new(PX_SECRET.encode(), old_message, hashlib.sha256).digest()).decode()
+    headers = {"webhook-timestamp": str(NOW), "webhook-nonce": nonce, "webhook-signature": old_signature}
+    with pytest.raises(WebhookVerificationError, match="signature"):
+        verify_pixverse(body=PX_BODY, headers=headers, secret=PX_SECRET, now=NOW, verify=True)
 
 
 @pytest.mark.parametrize(
     "case",
-    ["tampered_body", "wrong_secret", "stale", "missing_nonce", "missing_signature", "long_timestamp", "no_secret"],
+    [
+        "tampered_body",
+        "wrong_secret",
+        "stale",
+        "missing_nonce",
+        "missing_signature",
+        "ms_timestamp",
+        "no_secret",
+        "not_json",
+    ],
 )
 def test_pixverse_refusals(case: str) -> None:
     headers = px_headers()
@@ -162,13 +189,15 @@ def test_pixverse_refusals(case: str) -> None:
     elif case == "stale":
         now = NOW + 301
     elif case == "missing_nonce":
-        del headers["webhook-nonce"]
+        del headers["Webhook-Nonce"]
     elif case == "missing_signature":
-        del headers["webhook-signature"]
-    elif case == "long_timestamp":
-        headers["webhook-timestamp"] = "17000000000000"
+        del headers["Webhook-Signature"]
+    elif case == "ms_timestamp":
+        headers["Webhook-Timestamp"] = str(NOW * 1000)  # documented as seconds
     elif case == "no_secret":
         secret = ""
+    elif case == "not_json":
+        body = b"status=1"
     with pytest.raises(WebhookVerificationError):
         verify_pixverse(body=body, headers=headers, secret=secret, now=now, verify=True)
 
@@ -189,12 +218,12 @@ def test_pixverse_verification_can_be_switched_off(settings: Any) -> None:
 
 
 def test_emulator_signatures_verify_here() -> None:
-    """The emulator signs its outgoing webhooks; our verifier must accept them (one scheme on both sides)."""
+    """The emulator's signers are written separately from the docs; our verifiers must accept what they sign."""
     from generations.emulators import webhooks as emulator_webhooks
 
     ws = emulator_webhooks.sign_wavespeed(SECRET, "msg_x", str(NOW), BODY)
     assert ws == sign_wavespeed(body=BODY, secret=SECRET, webhook_id="msg_x", timestamp=NOW)
-    px = emulator_webhooks.sign_pixverse(PX_SECRET, str(NOW), "n1", PX_BODY)
+    px = emulator_webhooks.sign_pixverse(PX_SECRET, str(NOW), "n1", PX_FIELDS)
     assert px == sign_pixverse(body=PX_BODY, secret=PX_SECRET, timestamp=str(NOW), nonce="n1")
 
 

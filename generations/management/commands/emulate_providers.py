@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout-delay", type=float, default=None, help="how long a #timeout answer is held back (default 30)"
         )
+        parser.add_argument(
+            "--pixverse-webhook-url",
+            default=None,
+            help="where the emulated PixVerse console webhook delivers (default: $EMULATOR_PIXVERSE_WEBHOOK_URL)",
+        )
         parser.add_argument("--quiet", action="store_true", help="no access log")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,6 +37,7 @@ class Command(BaseCommand):
             ("queue_seconds", "queue_seconds"),
             ("run_seconds", "run_seconds"),
             ("timeout_delay", "timeout_delay_seconds"),
+            ("pixverse_webhook_url", "pixverse_webhook_url"),
         ):
             if options[option] is not None:
                 config[key] = options[option]

@@ -17,6 +17,7 @@ from typing import IO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.urls import reverse
 
 
 def _pump(name: str, stream: IO[bytes]) -> None:
@@ -62,6 +63,9 @@ class Command(BaseCommand):
                 "127.0.0.1",
                 "--port",
                 emulator[-1] if len(emulator) == 2 else "8765",
+                # The emulated PixVerse console webhook delivers to our own endpoint (providers.md §10).
+                "--pixverse-webhook-url",
+                settings.PUBLIC_BASE_URL + reverse("generations:webhook", kwargs={"provider": "pixverse"}),
             ]
         for folder in ("broker/queue", "broker/processed", "media", "cache"):
             (settings.VAR_DIR / folder).mkdir(parents=True, exist_ok=True)

@@ -61,7 +61,9 @@ FAULTS = [
     ("dashscope", Mode.IMAGE_TO_VIDEO, None, "ratelimit", State.SUCCEEDED, HoldState.CAPTURED),
     ("pixverse", Mode.IMAGE_TO_VIDEO, None, "busy", State.SUCCEEDED, HoldState.CAPTURED),  # 500044
     ("pixverse", Mode.REFERENCE_TO_VIDEO, None, "fail200", State.SUCCEEDED, HoldState.CAPTURED),
-    ("wavespeed", Mode.IMAGE_TO_VIDEO, None, "timeout", State.FAILED, HoldState.RELEASED),  # after send: unknown
+    # After send: unknown, then found in WaveSpeed's prediction list by the reconciler (one create).
+    ("wavespeed", Mode.IMAGE_TO_VIDEO, None, "timeout", State.SUCCEEDED, HoldState.CAPTURED),
+    ("pixverse", Mode.TEXT_TO_VIDEO, None, "timeout", State.FAILED, HoldState.RELEASED),  # cannot be asked
     # Timeout *before* send (a real ConnectTimeout) needs the worker's own PIXVERSE_BASE_URL, so it has its own module:
     # test_unreachable_provider_e2e.py (chosen provider: requeued, then failed, released; auto: failover, one create).
     ("highway", Mode.REFERENCE_TO_VIDEO, None, "reset", State.FAILED, HoldState.RELEASED),
