@@ -22,6 +22,7 @@ from generations import selectors
 from generations.forms import ComposerForm
 from generations.models import GenerationJob, Lineage
 from generations.providers.registry import ADAPTERS
+from generations.services import library as library_services
 from generations.services.jobs import (
     GenerationRefused,
     generation_cancel,
@@ -30,6 +31,7 @@ from generations.services.jobs import (
     generation_retry,
     remix_initial,
 )
+from generations.services.library import LibraryError
 from generations.services.specs import MissingInput
 from generations.services.webhooks import webhook_receive
 from generations.validation import SpecValidationError
@@ -142,14 +144,11 @@ def _job_context(request: HttpRequest, job: GenerationJob) -> dict[str, Any]:
     return {
         "job": job,
         "can_generate": access.can(request.user, job.team_id, Perm.GENERATE),
-        "can_cancel": _may_cancel(request, job),
+        "can_cancel": access.may_cancel_job(request.user, job),
+        "can_delete": access.may_delete_job(request.user, job),
         "cancel_policy": CANCEL_POLICY,
         "references": job.references.select_related("asset"),
     }
-
-
-def _may_cancel(request: HttpRequest, job: GenerationJob) -> bool:
-    return job.creator_id == request.user.pk or access.can(request.user, job.team_id, Perm.DELETE)
 
 
 @login_required
@@ -175,7 +174,7 @@ def job_status(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_POST
 def job_cancel(request: HttpRequest, pk: UUID) -> HttpResponse:
     job = selectors.job_for_user(request.user, pk, perm=Perm.GENERATE)
-    if not _may_cancel(request, job):
+    if not access.may_cancel_job(request.user, job):
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied("Only the job's creator or a team admin may cancel it.")
@@ -198,19 +197,25 @@ def job_retry(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def job_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Delete one finished video from its job page (files removed, charges kept on record, audited)."""
+    job = selectors.job_for_user(request.user, pk)
+    try:
+        library_services.videos_delete(user=access.request_user(request), jobs=[job], request=request)
+    except LibraryError as exc:
+        messages.error(request, str(exc))
+        return redirect("generations:job", pk=job.pk)
+    messages.success(request, "Video deleted. Its charge stays on record in billing.")
+    return redirect("projects:detail", pk=job.project_id)
+
+
+@login_required
 @require_GET
 def job_remix(request: HttpRequest, pk: UUID) -> HttpResponse:
     """Open the composer prefilled with this job's settings (the new job records this one as its parent)."""
     job = selectors.job_for_user(request.user, pk, perm=Perm.GENERATE)
     return redirect(f"{reverse('generations:compose', kwargs={'project_pk': job.project_id})}?remix={job.pk}")
-
-
-@login_required
-@require_GET
-def project_library(request: HttpRequest, project_pk: int) -> HttpResponse:
-    """htmx fragment: the project's video list (the same template the project page includes)."""
-    project = access.get_project_for_user(request.user, project_pk)
-    return render(request, "projects/_library.html", {"project": project})
 
 
 @csrf_exempt

@@ -84,6 +84,13 @@ def _generation_job(w: World) -> dict[str, Any]:
     return job_route_kwargs(w)
 
 
+def _zip_export(w: World) -> dict[str, Any]:
+    from generations.models import ZipExport
+
+    # A download belongs to the member who asked for it (the access test's member looks at it).
+    return {"pk": ZipExport.objects.create(team=w.team, user=w.member, name="x.zip").pk}
+
+
 OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "teams:detail": lambda w: {"pk": w.team.pk},
     "teams:switch": lambda w: {"pk": w.team.pk},
@@ -116,6 +123,9 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "generations:cancel": _generation_job,
     "generations:retry": _generation_job,
     "generations:remix": _generation_job,
+    # studio (issue 10): library, downloads, notifications, assets
+    "generations:delete": _generation_job,
+    "generations:export": lambda w: _zip_export(w),
 }
 
 NON_OBJECT_ROUTES: dict[str, str] = {
