@@ -279,3 +279,75 @@ def asset_lineage(user: User | AnonymousUser, asset: Asset, *, limit: int = 50) 
         .select_related("job", "job__project", "job__creator")
         .order_by("-job__created_at", "-job_id")[:limit]
     )
+
+
+# --- Why a job is waiting ---------------------------------------------------------------------------------------
+
+
+def _provider_label(name: str) -> str:
+    from generations.providers.registry import ADAPTERS
+
+    adapter = ADAPTERS.get(name)
+    return str(getattr(adapter, "label", name or "the provider"))
+
+
+def _error_words(code: str) -> str:
+    if code.isdigit():
+        return f"HTTP {code}"
+    return {"500044": "all its slots are busy (500044)", "429": "too many requests (HTTP 429)"}.get(code, code)
+
+
+def queue_position(job: GenerationJob) -> int:
+    """How many queued jobs for the same provider are ahead of ``job`` (slots are handed out oldest first)."""
+    if job.state != State.QUEUED or not job.provider:
+        return 0
+    since = job.queued_at or job.created_at
+    return (
+        GenerationJob.objects.filter(provider=job.provider, state=State.QUEUED, queued_at__lt=since)
+        .exclude(pk=job.pk)
+        .count()
+    )
+
+
+def wait_reason(job: GenerationJob) -> str:
+    """Why ``job`` is not finished yet, in words (the job page); "" for finished jobs."""
+    from django.utils import formats, timezone
+
+    from generations import slots
+    from generations.routing import circuit_is_open
+    from generations.services import config
+    from generations.services.submit import give_up_at, unknown_message
+
+    if job.is_terminal:
+        return ""
+    label = _provider_label(job.provider)
+    if job.cancel_requested and job.state in (State.SUBMITTED, State.RUNNING, State.DOWNLOADING):
+        return f"Cancel requested: {label} is still rendering; the charge follows its outcome."
+    if job.state == State.QUEUED:
+        if job.error_code and job.submit_attempts:
+            when = timezone.localtime(job.not_before) if job.not_before else None
+            at = f" at {formats.time_format(when, 'H:i')}" if when else ""
+            stop = formats.time_format(timezone.localtime(give_up_at(job)), "H:i")
+            return (
+                f"{label} is refusing requests ({_error_words(job.error_code)}): retry {job.submit_attempts + 1} of "
+                f"{config.max_submit_attempts()}{at}, your credits stay held. If it still refuses at {stop}, we stop "
+                "and return your credits."
+            )
+        if circuit_is_open(job.provider):
+            return f"{label} is failing for everyone right now; your job waits for it to recover, credits held."
+        ahead = queue_position(job)
+        ahead_words = f"{ahead} ahead of you" if ahead else "you are next"
+        if slots.in_flight(job.provider) >= slots.slot_limit(job.provider):
+            return f"Waiting for a free {label} slot ({ahead_words})."
+        return f"About to be sent to {label} ({ahead_words})."
+    if job.state == State.SUBMITTING:
+        return f"Sending the request to {label}…"
+    if job.state == State.SUBMITTED:
+        return f"{label} accepted the job and is about to start rendering."
+    if job.state == State.RUNNING:
+        return f"{label} is rendering the video."
+    if job.state == State.UNKNOWN:
+        return unknown_message(job.provider)
+    if job.state == State.DOWNLOADING:
+        return "The video is ready at the provider; saving it to your library."
+    return ""

@@ -17,5 +17,6 @@ urlpatterns = [
     path("assets/", include("studio.assets.urls")),
     path("generations/", include("generations.urls")),
     path("billing/", include("billing.urls")),
+    path("notifications/", include("studio.notifications.urls")),
     path("admin/", admin.site.urls),
 ]

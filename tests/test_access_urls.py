@@ -91,6 +91,13 @@ def _zip_export(w: World) -> dict[str, Any]:
     return {"pk": ZipExport.objects.create(team=w.team, user=w.member, name="x.zip").pk}
 
 
+def _notification(w: World) -> dict[str, Any]:
+    from studio.notifications.models import Notification
+
+    # A notification is its user's own (the access test's member); anyone else gets 404.
+    return {"pk": Notification.objects.create(user=w.member, kind="video_ready", message="x", url="/").pk}
+
+
 OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "teams:detail": lambda w: {"pk": w.team.pk},
     "teams:switch": lambda w: {"pk": w.team.pk},
@@ -126,6 +133,8 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     # studio (issue 10): library, downloads, notifications, assets
     "generations:delete": _generation_job,
     "generations:export": lambda w: _zip_export(w),
+    "notifications:read": lambda w: _notification(w),
+    "notifications:open": lambda w: _notification(w),
 }
 
 NON_OBJECT_ROUTES: dict[str, str] = {

@@ -125,7 +125,9 @@ def test_cancel_retry_and_remix_pages(pipeline):
     assert "Canceled" in response.content.decode()
     job.refresh_from_db()
     assert job.state == State.CANCELED
-    retry = client.post(reverse("generations:retry", kwargs={"pk": job.pk}))
+    confirm = client.get(reverse("generations:retry", kwargs={"pk": job.pk})).content.decode()
+    assert "Confirm: re-run for" in confirm and GenerationJob.objects.count() == 1  # nothing held before confirming
+    retry = client.post(reverse("generations:retry", kwargs={"pk": job.pk}), {"confirm": "1"})
     again = GenerationJob.objects.exclude(pk=job.pk).get()
     assert retry.url == reverse("generations:job", kwargs={"pk": again.pk}) and again.parent_id == job.pk
     remix = client.get(reverse("generations:remix", kwargs={"pk": job.pk}), follow=True)
