@@ -60,10 +60,18 @@ def compose(request: HttpRequest, project_pk: int) -> HttpResponse:
     if request.method != "POST":
         initial: dict[str, Any] = {}
         remix_of = request.GET.get("remix")
+        missing: list[str] = []
         if remix_of:
-            initial = remix_initial(selectors.job_for_user(request.user, _uuid(remix_of)))
+            source = selectors.job_for_user(request.user, _uuid(remix_of))
+            initial = remix_initial(source)
+            missing = [
+                f"@{ref.ref_name}" + (f" ({ref.asset_label})" if ref.asset_label else "")
+                for ref in source.references.all()
+                if ref.asset_id is None
+            ]
         form = ComposerForm(initial=initial, team_id=project.team_id)
-        return render(request, "generations/compose.html", _composer_context(request, form, project))
+        context = _composer_context(request, form, project, missing_references=missing)
+        return render(request, "generations/compose.html", context)
     form = ComposerForm(request.POST, team_id=project.team_id)
     if not form.is_valid():
         return render(request, "generations/compose.html", _composer_context(request, form, project), status=400)

@@ -115,6 +115,7 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "assets:detail": lambda w: {"pk": make_asset(w.team, w.owner).pk},
     "assets:edit": lambda w: {"pk": make_asset(w.team, w.owner).pk},
     "assets:delete": lambda w: {"pk": make_asset(w.team, w.owner).pk},
+    "assets:retire": lambda w: {"pk": make_asset(w.team, w.owner).pk},
     # billing (team-scoped pages; the same names also exist without a team id, for the active team)
     "billing:wallet": lambda w: {"team_id": w.team.pk},
     "billing:usage": lambda w: {"team_id": w.team.pk},
