@@ -40,7 +40,7 @@ from billing.wallets import (
     wallet_for_spending,
 )
 from studio.accounts.models import User
-from studio.teams.access import Perm, can, require_active_membership, require_membership
+from studio.teams.access import Perm, can, may_see_wallet, request_user, require_active_membership, require_membership
 from studio.teams.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -53,10 +53,7 @@ def _membership(request: HttpRequest, team_id: int | None, perm: Perm = Perm.VIE
 
 
 def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # login_required ran first; this narrows the type
-        raise Http404("Not found.")
-    return user
+    return request_user(request)
 
 
 def _pool_visible(membership: Membership) -> bool:
@@ -180,19 +177,13 @@ def buy_page(request: HttpRequest, team_id: int | None = None) -> HttpResponseBa
 def buy_success(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")
     purchase = Purchase.objects.select_related("wallet").filter(session_id=session_id).first()
-    if purchase is None or not _may_see_wallet(_user(request), purchase.wallet):
+    if purchase is None or not may_see_wallet(_user(request), purchase.wallet):
         raise Http404("No such purchase.")
     try:
         purchase = fulfil_checkout(session_id=session_id) or purchase
     except stripe_gateway.GatewayError as exc:
         messages.warning(request, f"We could not confirm the payment yet ({exc}); credits arrive when Stripe tells us.")
     return render(request, "billing/buy_success.html", {"purchase": purchase})
-
-
-def _may_see_wallet(user: User, wallet: Wallet) -> bool:
-    if wallet.user_id is not None:
-        return bool(wallet.user_id == user.pk)
-    return wallet.team_id is not None and can(user, wallet.team_id, Perm.VIEW_BILLING)
 
 
 @login_required

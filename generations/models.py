@@ -118,6 +118,8 @@ class GenerationJob(models.Model):
     lineage = models.CharField(max_length=10, choices=Lineage.choices, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
+    # Deleted from the library by a person: files removed, the row (and its ledger history) kept, hidden everywhere.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -130,6 +132,8 @@ class GenerationJob(models.Model):
             models.Index(fields=["provider", "state"]),
             models.Index(fields=["state", "next_poll_at"]),
             models.Index(fields=["project", "state", "-created_at"]),
+            # The team-wide "All videos" page reads by team in the same order.
+            models.Index(fields=["team", "state", "-created_at"], name="generations_team_state_recent"),
         ]
 
     def __str__(self) -> str:
@@ -157,6 +161,8 @@ class JobReference(models.Model):
     ref_name = models.CharField(max_length=30)
     type = models.CharField(max_length=10, default="subject")
     order = models.PositiveSmallIntegerField(default=0)
+    # A snapshot of the asset's name, written when the asset is deleted: the record of what the video used.
+    asset_label = models.CharField(max_length=160, blank=True)
 
     class Meta:
         ordering = ["order"]
@@ -218,3 +224,56 @@ class ProviderAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Favourite(models.Model):
+    """A user's favourite video (the library's "Favourites" filter). Per user: a favourite is a personal marker."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourite_videos")
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "job"], name="generations_favourite_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ♥ {self.job_id}"
+
+
+class ZipExportState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    BUILDING = "building", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+def _export_path(instance: ZipExport, filename: str) -> str:
+    return f"exports/{instance.team_id}/{instance.pk}.zip"
+
+
+class ZipExport(models.Model):
+    """A large multi-select download, built into storage by a Celery task (small ones are streamed at once)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="zip_exports")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="zip_exports")
+    job_ids = models.JSONField(default=list)
+    name = models.CharField(max_length=120)
+    state = models.CharField(max_length=10, choices=ZipExportState.choices, default=ZipExportState.PENDING)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to=_export_path, max_length=255, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0

@@ -61,3 +61,10 @@ def dispatch_queued() -> None:
 @shared_task(name="generations.tasks.reconcile_jobs", soft_time_limit=240, time_limit=300, **_COMMON)  # type: ignore[untyped-decorator]
 def reconcile_jobs() -> None:
     reconcile.reconcile_jobs()
+
+
+@shared_task(name="generations.tasks.zip_export_build", soft_time_limit=1800, time_limit=1860, **_COMMON)  # type: ignore[untyped-decorator]
+def zip_export_build(export_id: str) -> None:
+    from generations.services.library import zip_export_build as build
+
+    build(export_id=UUID(export_id))

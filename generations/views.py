@@ -7,10 +7,11 @@ Every object comes through ``studio.teams.access`` (outsiders get 404), via ``ge
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,14 +23,17 @@ from generations import selectors
 from generations.forms import ComposerForm
 from generations.models import GenerationJob, Lineage
 from generations.providers.registry import ADAPTERS
+from generations.services import library as library_services
 from generations.services.jobs import (
     GenerationRefused,
     generation_cancel,
     generation_create,
     generation_preview,
     generation_retry,
+    job_request_from,
     remix_initial,
 )
+from generations.services.library import LibraryError
 from generations.services.specs import MissingInput
 from generations.services.webhooks import webhook_receive
 from generations.validation import SpecValidationError
@@ -56,10 +60,18 @@ def compose(request: HttpRequest, project_pk: int) -> HttpResponse:
     if request.method != "POST":
         initial: dict[str, Any] = {}
         remix_of = request.GET.get("remix")
+        missing: list[str] = []
         if remix_of:
-            initial = remix_initial(selectors.job_for_user(request.user, _uuid(remix_of)))
+            source = selectors.job_for_user(request.user, _uuid(remix_of))
+            initial = remix_initial(source)
+            missing = [
+                f"@{ref.ref_name}" + (f" ({ref.asset_label})" if ref.asset_label else "")
+                for ref in source.references.all()
+                if ref.asset_id is None
+            ]
         form = ComposerForm(initial=initial, team_id=project.team_id)
-        return render(request, "generations/compose.html", _composer_context(request, form, project))
+        context = _composer_context(request, form, project, missing_references=missing)
+        return render(request, "generations/compose.html", context)
     form = ComposerForm(request.POST, team_id=project.team_id)
     if not form.is_valid():
         return render(request, "generations/compose.html", _composer_context(request, form, project), status=400)
@@ -78,8 +90,20 @@ def compose(request: HttpRequest, project_pk: int) -> HttpResponse:
         return render(
             request,
             "generations/compose.html",
-            _composer_context(request, form, project, preview=preview, confirming=True),
+            _composer_context(
+                request,
+                form,
+                project,
+                preview=preview,
+                confirming=True,
+                submission=uuid4(),
+                **blocked_help(request.user, project, preview),
+            ),
         )
+    token = _uuid(request.POST["submission"]) if request.POST.get("submission") else None
+    existing = _already_created(request.user, token)
+    if existing is not None:  # the same confirm form posted twice (double click, back + resubmit)
+        return existing
     parent = None
     if form.cleaned_data.get("parent"):
         parent = selectors.job_for_user(request.user, form.cleaned_data["parent"])
@@ -90,7 +114,10 @@ def compose(request: HttpRequest, project_pk: int) -> HttpResponse:
             request=job_request,
             parent=parent,
             lineage=Lineage.REMIX if parent else Lineage.NONE,
+            job_id=token,
         )
+    except IntegrityError:
+        return _already_created(request.user, token) or redirect("projects:detail", pk=project.pk)
     except SpecValidationError as exc:
         form.add_spec_errors(exc)
         return render(request, "generations/compose.html", _composer_context(request, form, project), status=400)
@@ -142,14 +169,12 @@ def _job_context(request: HttpRequest, job: GenerationJob) -> dict[str, Any]:
     return {
         "job": job,
         "can_generate": access.can(request.user, job.team_id, Perm.GENERATE),
-        "can_cancel": _may_cancel(request, job),
+        "can_cancel": access.may_cancel_job(request.user, job),
+        "can_delete": access.may_delete_job(request.user, job),
         "cancel_policy": CANCEL_POLICY,
         "references": job.references.select_related("asset"),
+        "wait_reason": selectors.wait_reason(job),
     }
-
-
-def _may_cancel(request: HttpRequest, job: GenerationJob) -> bool:
-    return job.creator_id == request.user.pk or access.can(request.user, job.team_id, Perm.DELETE)
 
 
 @login_required
@@ -175,7 +200,7 @@ def job_status(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_POST
 def job_cancel(request: HttpRequest, pk: UUID) -> HttpResponse:
     job = selectors.job_for_user(request.user, pk, perm=Perm.GENERATE)
-    if not _may_cancel(request, job):
+    if not access.may_cancel_job(request.user, job):
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied("Only the job's creator or a team admin may cancel it.")
@@ -184,17 +209,79 @@ def job_cancel(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def job_retry(request: HttpRequest, pk: UUID) -> HttpResponse:
-    """Run the same request again as a new job (new hold). The old job is never resent."""
+    """Run the same request again as a new job (new hold), after a confirm step with the price, like a new job.
+    GET (or a POST without ``confirm``): the price and the button. POST with ``confirm``: create it. The old job is
+    never resent."""
     job = selectors.job_for_user(request.user, pk, perm=Perm.GENERATE)
+    user = access.request_user(request)
     try:
-        new_job = generation_retry(user=request.user, job=job)  # type: ignore[arg-type]
+        job_request = job_request_from(job)
+        preview = generation_preview(user=user, project=job.project, request=job_request)
+    except (SpecValidationError, GenerationRefused, MissingInput, BillingError) as exc:
+        messages.error(request, f"Could not re-run: {exc}")
+        return redirect("generations:job", pk=job.pk)
+    if request.method != "POST" or "confirm" not in request.POST or preview.quote.blocked_reason:
+        context = {"job": job, "preview": preview, "submission": uuid4(), **blocked_help(user, job.project, preview)}
+        return render(request, "generations/retry_confirm.html", context)
+    token = _uuid(request.POST.get("submission", "")) if request.POST.get("submission") else None
+    existing = _already_created(user, token)
+    if existing is not None:
+        return existing
+    try:
+        new_job = generation_retry(user=user, job=job, job_id=token)
     except (SpecValidationError, GenerationRefused, MissingInput) as exc:
         messages.error(request, f"Could not re-run: {exc}")
         return redirect("generations:job", pk=job.pk)
+    except IntegrityError:
+        return _already_created(user, token) or redirect("generations:job", pk=job.pk)
     messages.success(request, f"Re-run queued: {new_job.quoted_credits} credits held.")
     return redirect("generations:job", pk=new_job.pk)
+
+
+def _already_created(user: Any, token: UUID | None) -> HttpResponse | None:
+    """A second POST of the same confirm form: the job it made the first time, never a second job."""
+    if token is None:
+        return None
+    job = GenerationJob.objects.filter(pk=token, creator=user).only("pk").first()
+    if job is None:
+        return None
+    return redirect("generations:job", pk=job.pk)
+
+
+def blocked_help(user: Any, project: Any, preview: Any) -> dict[str, Any]:
+    """When credits or caps block a job: why, and the way out (buy credits, or which admins to ask)."""
+    reason = preview.quote.blocked_reason
+    if not reason:
+        return {}
+    from billing.models import Wallet
+
+    wallet = Wallet.objects.filter(pk=preview.quote.wallet_id).first()
+    team = project.team
+    pool = wallet is not None and wallet.team_id is not None
+    may_buy = access.can(user, team, Perm.MANAGE_BILLING) if pool else True
+    admins = [member.email for member in access.members_with(team, Perm.MANAGE_BILLING) if member.pk != user.pk]
+    cap = reason.startswith("Over the monthly limit")
+    return {
+        "blocked_reason": reason,
+        "blocked_cap": cap,
+        "buy_url": reverse("billing:buy", kwargs={"team_id": team.pk}) if may_buy and not cap else "",
+        "ask_admins": admins if (cap or not may_buy) else [],
+    }
+
+
+@login_required
+@require_POST
+def job_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Delete one finished video from its job page (files removed, charges kept on record, audited)."""
+    job = selectors.job_for_user(request.user, pk)
+    try:
+        library_services.videos_delete(user=access.request_user(request), jobs=[job], request=request)
+    except LibraryError as exc:
+        messages.error(request, str(exc))
+        return redirect("generations:job", pk=job.pk)
+    messages.success(request, "Video deleted. Its charge stays on record in billing.")
+    return redirect("projects:detail", pk=job.project_id)
 
 
 @login_required
@@ -203,14 +290,6 @@ def job_remix(request: HttpRequest, pk: UUID) -> HttpResponse:
     """Open the composer prefilled with this job's settings (the new job records this one as its parent)."""
     job = selectors.job_for_user(request.user, pk, perm=Perm.GENERATE)
     return redirect(f"{reverse('generations:compose', kwargs={'project_pk': job.project_id})}?remix={job.pk}")
-
-
-@login_required
-@require_GET
-def project_library(request: HttpRequest, project_pk: int) -> HttpResponse:
-    """htmx fragment: the project's video list (the same template the project page includes)."""
-    project = access.get_project_for_user(request.user, project_pk)
-    return render(request, "projects/_library.html", {"project": project})
 
 
 @csrf_exempt

@@ -145,7 +145,7 @@ if EMAIL_HOST:
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    EMAIL_BACKEND = "studio.mail.LocalConsoleEmailBackend"  # prints each email with its links framed (README)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Studio <studio@localhost>")
 
 # --- Security -----------------------------------------------------------------------------------------------------
@@ -385,3 +385,13 @@ CELERY_BEAT_SCHEDULE["purge-quarantine"] = {
     "task": "studio.moderation.tasks.purge_quarantine",
     "schedule": crontab(minute=41, hour=3),
 }
+
+# --- Studio: library downloads and the submit give-up (issue 10) -----------------------------------------------------
+# A multi-select zip larger than LIBRARY_ZIP_MAX_BYTES is refused; one with more than LIBRARY_ZIP_STREAM_MAX_FILES
+# videos (or over LIBRARY_ZIP_STREAM_MAX_BYTES) is built by a Celery task with progress instead of streamed at once.
+LIBRARY_ZIP_MAX_BYTES = env_int("LIBRARY_ZIP_MAX_BYTES", 2 * 1024**3, min_value=1)
+LIBRARY_ZIP_STREAM_MAX_FILES = env_int("LIBRARY_ZIP_STREAM_MAX_FILES", 20, min_value=1)
+LIBRARY_ZIP_STREAM_MAX_BYTES = env_int("LIBRARY_ZIP_STREAM_MAX_BYTES", 500 * 1024**2, min_value=1)
+# A job whose provider keeps refusing (5xx, 429, 500044, connection failures) gives up after this many seconds in
+# the queue and its hold is released, whatever the attempt count (generations/services/config.py).
+GENERATIONS_SUBMIT_GIVE_UP_SECONDS = env_float("GENERATIONS_SUBMIT_GIVE_UP_SECONDS", 600.0)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("assets/", include("studio.assets.urls")),
     path("generations/", include("generations.urls")),
     path("billing/", include("billing.urls")),
+    path("notifications/", include("studio.notifications.urls")),
     path("admin/", admin.site.urls),
     path("moderation/", include("studio.moderation.urls")),
     path("audit/", include("studio.audit.urls")),

@@ -85,6 +85,20 @@ def _generation_job(w: World) -> dict[str, Any]:
     return job_route_kwargs(w)
 
 
+def _zip_export(w: World) -> dict[str, Any]:
+    from generations.models import ZipExport
+
+    # A download belongs to the member who asked for it (the access test's member looks at it).
+    return {"pk": ZipExport.objects.create(team=w.team, user=w.member, name="x.zip").pk}
+
+
+def _notification(w: World) -> dict[str, Any]:
+    from studio.notifications.models import Notification
+
+    # A notification is its user's own (the access test's member); anyone else gets 404.
+    return {"pk": Notification.objects.create(user=w.member, kind="video_ready", message="x", url="/").pk}
+
+
 OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "teams:detail": lambda w: {"pk": w.team.pk},
     "teams:switch": lambda w: {"pk": w.team.pk},
@@ -102,6 +116,7 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "assets:detail": lambda w: {"pk": make_asset(w.team, w.owner).pk},
     "assets:edit": lambda w: {"pk": make_asset(w.team, w.owner).pk},
     "assets:delete": lambda w: {"pk": make_asset(w.team, w.owner).pk},
+    "assets:retire": lambda w: {"pk": make_asset(w.team, w.owner).pk},
     # billing (team-scoped pages; the same names also exist without a team id, for the active team)
     "billing:wallet": lambda w: {"team_id": w.team.pk},
     "billing:usage": lambda w: {"team_id": w.team.pk},
@@ -124,6 +139,11 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     # audit: a team's log and its CSV (owners and admins; members 403, outsiders 404)
     "audit:team": lambda w: {"team_id": w.team.pk},
     "audit:team-csv": lambda w: {"team_id": w.team.pk},
+    # studio (issue 10): library, downloads, notifications, assets
+    "generations:delete": _generation_job,
+    "generations:export": lambda w: _zip_export(w),
+    "notifications:read": lambda w: _notification(w),
+    "notifications:open": lambda w: _notification(w),
 }
 
 

@@ -78,3 +78,9 @@ def circuit_threshold() -> int:
 
 def circuit_cooldown_seconds() -> float:
     return _float("GENERATIONS_CIRCUIT_COOLDOWN_SECONDS", 60.0)
+
+
+def submit_give_up_seconds() -> float:
+    """How long a job may keep being refused by its provider (5xx, 429, 500044, connection failures) before it fails
+    and its hold is released, counted from when it was queued: a bounded wait whatever the attempt count."""
+    return _float("GENERATIONS_SUBMIT_GIVE_UP_SECONDS", 600.0)

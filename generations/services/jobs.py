@@ -68,6 +68,8 @@ def _check_assets(project: Project, references: Sequence[ReferenceInput]) -> Non
 def generation_preview(*, user: User, project: Project, request: JobRequest) -> Preview:
     """Validate ``request``, choose its provider and price it. Changes nothing."""
     require_membership(user, project.team_id, Perm.GENERATE)
+    if project.is_archived:
+        raise GenerationRefused(f"{project.name} is archived; restore it (or pick another project) to make videos.")
     screening = moderation.screen_request(
         user=user, team=project.team, prompt=request.prompt, negative_prompt=request.negative_prompt
     )
@@ -95,8 +97,12 @@ def generation_create(
     request: JobRequest,
     parent: GenerationJob | None = None,
     lineage: str = Lineage.NONE,
+    job_id: uuid.UUID | None = None,
 ) -> GenerationJob:
-    """Create a job, hold its price and queue it — all or nothing (module docstring)."""
+    """Create a job, hold its price and queue it — all or nothing (module docstring).
+
+    ``job_id`` (the confirm form's submission token) makes a second submit of the same form fail on the primary key
+    (``IntegrityError``) instead of making a second job."""
     preview = generation_preview(user=user, project=project, request=request)
     quote = preview.quote
     if quote.blocked_reason:
@@ -104,6 +110,7 @@ def generation_create(
     try:
         with transaction.atomic():
             job = GenerationJob.objects.create(
+                id=job_id or uuid.uuid4(),
                 project=project,
                 team_id=project.team_id,
                 creator=user,
@@ -159,10 +166,10 @@ def job_request_from(job: GenerationJob, **overrides: Any) -> JobRequest:
     return JobRequest.from_job(job, **overrides)
 
 
-def generation_retry(*, user: User, job: GenerationJob) -> GenerationJob:
+def generation_retry(*, user: User, job: GenerationJob, job_id: uuid.UUID | None = None) -> GenerationJob:
     """Run ``job``'s request again as a NEW job (new UUID, new hold, lineage ``retry``). Never resends the old one."""
     return generation_create(
-        user=user, project=job.project, request=job_request_from(job), parent=job, lineage=Lineage.RETRY
+        user=user, project=job.project, request=job_request_from(job), parent=job, lineage=Lineage.RETRY, job_id=job_id
     )
 
 

@@ -60,6 +60,29 @@ def finish_job(
             job.charged_credits = 0
         if to == State.MODERATED:
             transaction.on_commit(lambda: on_job_moderated(job))
+        if to in (State.SUCCEEDED, State.FAILED, State.EXPIRED):
+            transaction.on_commit(lambda: notify_job_finished(job))
         if frees_slot:
             enqueue.dispatch()
     return True
+
+
+def notify_job_finished(job: GenerationJob) -> None:
+    """Tell the job's creator that the video is ready, or that it failed (the bell and /notifications/)."""
+    from django.urls import reverse
+
+    from studio.notifications.services import notify
+
+    what = (job.prompt or job.get_mode_display())[:80]
+    if job.state == State.SUCCEEDED:
+        kind, message = "video_ready", f"Your video is ready: {what}"
+    else:
+        kind = "video_failed"
+        message = f"Your video failed: {what}. {job.error_message[:200] or 'Your credits were returned.'}"
+    notify(
+        user=job.creator,
+        kind=kind,
+        message=message[:500],
+        url=reverse("generations:job", kwargs={"pk": job.pk}),
+        key=f"job:{job.pk}:{job.state}",
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import F
 from django.utils import timezone
@@ -214,8 +214,9 @@ def _refused(job: GenerationJob, spec: JobSpec, exc: NotAccepted) -> None:
             if changed:
                 enqueue.dispatch()
             return
-    if transient and job.submit_attempts < config.max_submit_attempts():
-        delay = requeue_delay(attempts=job.submit_attempts, retry_after=getattr(exc, "retry_after", None))
+    delay = requeue_delay(attempts=job.submit_attempts, retry_after=getattr(exc, "retry_after", None))
+    gave_up = transient and past_give_up(job, delay=delay)
+    if transient and job.submit_attempts < config.max_submit_attempts() and not gave_up:
         changed = transition(
             job,
             to=State.QUEUED,
@@ -230,11 +231,41 @@ def _refused(job: GenerationJob, spec: JobSpec, exc: NotAccepted) -> None:
             enqueue.dispatch()  # the freed slot may serve another job now
         return
     reason = "too many refusals" if transient else "the provider refused the request"
+    message = f"{job.provider} could not start this video: {exc.message}"
+    if gave_up:
+        minutes = max(1, round(config.submit_give_up_seconds() / 60))
+        reason = f"gave up after {minutes} min of refusals"
+        message = (
+            f"{job.provider} kept refusing this video for {minutes} minutes ({exc.message}); we stopped trying and "
+            "returned your credits. Try again later or choose another provider."
+        )
     finish_job(
         job,
         to=State.FAILED,
         from_states=[State.SUBMITTING],
         note=f"{reason}: {detail}"[:500],
         error_code=(exc.code or type(exc).__name__)[:100],
-        error_message=f"{job.provider} could not start this video: {exc.message}",
+        error_message=message,
     )
+
+
+def refusals_since(job: GenerationJob) -> datetime:
+    """When this provider started refusing the job: its first requeue after the last failover (now if none yet).
+    Time spent waiting for a free slot does not count; only time spent being refused does."""
+    requeues = job.events.filter(from_state=State.SUBMITTING, to_state=State.QUEUED)
+    last_failover = requeues.filter(note__startswith="failover").order_by("-at").values_list("at", flat=True).first()
+    if last_failover is not None:
+        requeues = requeues.filter(at__gt=last_failover)
+    first = requeues.exclude(note__startswith="failover").order_by("at").values_list("at", flat=True).first()
+    return first or timezone.now()
+
+
+def past_give_up(job: GenerationJob, *, delay: float) -> bool:
+    """True when offering the job again after ``delay`` would pass its give-up time (``submit_give_up_seconds``)."""
+    elapsed = timezone.now() + timedelta(seconds=delay) - refusals_since(job)
+    return elapsed > timedelta(seconds=config.submit_give_up_seconds())
+
+
+def give_up_at(job: GenerationJob) -> datetime:
+    """When a refused job stops being retried (shown on the job page)."""
+    return refusals_since(job) + timedelta(seconds=config.submit_give_up_seconds())

@@ -33,3 +33,17 @@ def state_badge(state: str) -> str:
 def has_active(jobs: Any) -> bool:
     """True when any job in ``jobs`` is still running (the library then refreshes itself)."""
     return any(not job.is_terminal for job in jobs)
+
+
+@register.filter
+def active_ids(jobs: Any) -> str:
+    """Comma-separated ids of the jobs still running (the library's status refresh asks only for these)."""
+    return ",".join(str(job.pk) for job in jobs if not job.is_terminal)
+
+
+@register.filter
+def download_name(job: Any) -> str:
+    """The file name a download of ``job`` gets (``<project>_<prompt words>_<resolution>.mp4``)."""
+    from generations.services.library import download_name as name_for
+
+    return name_for(job)

@@ -57,6 +57,8 @@ class Asset(models.Model):
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # Retired: hidden from the composer's pickers; videos that used it keep playing and keep their lineage.
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -67,6 +69,10 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (@{self.ref_name})"
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
     @property
     def content_type(self) -> str:

@@ -243,7 +243,27 @@ def asset_files_delete_on_commit(*, assets: Iterable[Asset]) -> None:
 
 
 @transaction.atomic
+@transaction.atomic
 def asset_delete(*, asset: Asset) -> None:
-    """Delete the asset and, after commit, its files. Unused tags are kept for reuse."""
+    """Delete the asset and, after commit, its files. Unused tags are kept for reuse.
+
+    Videos that used it keep their reference rows (``ref_name``, type) with a snapshot of the asset's name, so the
+    record of what each video used survives; a re-run or remix of them says the asset is gone."""
+    from generations.models import JobReference
+
+    JobReference.objects.filter(asset=asset).update(asset_label=f"{asset.name} (@{asset.ref_name})"[:160])
     asset_files_delete_on_commit(assets=[asset])
     asset.delete()
+
+
+@transaction.atomic
+def asset_retire(*, asset: Asset, retired: bool = True) -> Asset:
+    """Retire (hide from the composer's pickers; history stays playable) or bring back an asset. Idempotent."""
+    from django.utils import timezone
+
+    if retired:
+        Asset.objects.filter(pk=asset.pk, retired_at__isnull=True).update(retired_at=timezone.now())
+    else:
+        Asset.objects.filter(pk=asset.pk).update(retired_at=None)
+    asset.refresh_from_db(fields=["retired_at"])
+    return asset

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/", views.asset_detail, name="detail"),
     path("<int:pk>/edit/", views.asset_edit, name="edit"),
     path("<int:pk>/delete/", views.asset_delete, name="delete"),
+    path("<int:pk>/retire/", views.asset_retire, name="retire"),
 ]

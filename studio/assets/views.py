@@ -3,22 +3,20 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from studio.accounts.models import User
-from studio.assets import services
+from studio.assets import selectors, services
 from studio.assets.forms import AssetEditForm, UploadForm
-from studio.assets.models import Asset, AssetTag
+from studio.assets.models import Asset
 from studio.assets.services import UploadOutcome, UploadStatus
 from studio.teams import access
 from studio.teams.access import Perm
@@ -28,7 +26,7 @@ PAGE_SIZE = 24
 
 def _user(request: HttpRequest) -> User:
     """The logged-in user (the views below are all behind login_required)."""
-    return cast(User, request.user)
+    return access.request_user(request)
 
 
 def max_upload_request_bytes() -> int:
@@ -58,21 +56,17 @@ def _csrf_rejection(request: HttpRequest) -> HttpResponse | None:
 def asset_list(request: HttpRequest) -> HttpResponse:
     membership = access.require_active_membership(request)
     team = membership.team
-    assets = Asset.objects.filter(team=team).select_related("project").prefetch_related("tags")
-    query = request.GET.get("q", "").strip()[:100]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     tag = request.GET.get("tag", "").strip()[:40]
-    if query:
-        assets = assets.filter(
-            Q(name__icontains=query) | Q(ref_name__icontains=query) | Q(tags__name__icontains=query)
-        ).distinct()
-    if tag:
-        assets = assets.filter(tags__name=tag)
-    page = Paginator(assets.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    retired = request.GET.get("retired") == "1"
+    assets = selectors.asset_list(team=team, query=query, tag=tag, retired=retired)
+    page = Paginator(assets, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "query": query,
         "tag": tag,
-        "tags": AssetTag.objects.filter(team=team, assets__isnull=False).distinct().order_by("name"),
+        "retired": retired,
+        "tags": selectors.tags_in_use(team=team),
         "can_upload": access.role_allows(membership.role, Perm.UPLOAD),
         "has_any": Asset.objects.filter(team=team).exists(),
     }
@@ -153,13 +147,30 @@ def asset_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     asset = access.get_asset_for_user(request.user, pk)
+    from generations.selectors import asset_lineage
+
     context = {
         "asset": asset,
         "download_as": f"{asset.ref_name}.{asset.format.lower()}",
         "can_edit": access.can(request.user, asset.team_id, Perm.EDIT),
         "can_delete": access.can(request.user, asset.team_id, Perm.DELETE),
+        "lineage": asset_lineage(request.user, asset),
     }
     return render(request, "assets/detail.html", context)
+
+
+@login_required
+@require_POST
+def asset_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    """Retire (hide from pickers, history kept) or, with ``restore``, bring back an asset."""
+    asset = access.get_asset_for_user(request.user, pk, Perm.EDIT)
+    restore = request.POST.get("restore") == "1"
+    services.asset_retire(asset=asset, retired=not restore)
+    if restore:
+        messages.success(request, f"@{asset.ref_name} is back in the pickers.")
+    else:
+        messages.success(request, f"@{asset.ref_name} is retired: hidden from pickers; videos made with it still play.")
+    return redirect("assets:detail", pk=asset.pk)
 
 
 @login_required
@@ -188,8 +199,12 @@ def asset_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def asset_delete(request: HttpRequest, pk: int) -> HttpResponse:
     asset = access.get_asset_for_user(request.user, pk, Perm.DELETE)
+    used = selectors.usage_count(asset)
     if request.method == "POST":
+        if used and request.POST.get("confirm_used") != "1":
+            messages.error(request, f"{used} videos used this asset: tick the box to confirm you want to delete it.")
+            return render(request, "assets/delete.html", {"asset": asset, "used": used}, status=400)
         services.asset_delete(asset=asset)
         messages.success(request, f'Asset "{asset.name}" deleted.')
         return redirect("assets:list")
-    return render(request, "assets/delete.html", {"asset": asset})
+    return render(request, "assets/delete.html", {"asset": asset, "used": used})

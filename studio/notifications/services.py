@@ -32,3 +32,13 @@ def notify(*, user: User, kind: str, message: str, url: str = "", key: str = "",
             )
         )
     return True
+
+
+def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:
+    """Mark one of the user's notifications (or, with no id, all of them) as read. Returns how many changed."""
+    from django.utils import timezone
+
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=timezone.now())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -23,7 +21,7 @@ PAGE_SIZE = 20
 
 def _user(request: HttpRequest) -> User:
     """The logged-in user (the views below are all behind login_required)."""
-    return cast(User, request.user)
+    return access.request_user(request)
 
 
 @login_required
@@ -63,7 +61,10 @@ def project_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, pk)
+    from generations.library import library_context
+
     context = {
+        **library_context(request, team=project.team, project=project),
         "project": project,
         "assets": project.assets.order_by("-created_at")[:8],
         "can_edit": access.can(request.user, project.team_id, Perm.EDIT),

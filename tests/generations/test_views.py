@@ -65,7 +65,9 @@ def test_composer_shows_the_exact_price_before_confirming_then_creates(pipeline)
 
     project_page = client.get(reverse("projects:detail", kwargs={"pk": world.project.pk})).content.decode()
     assert f'id="job-{job.pk}"' in project_page
-    video_src = re.search(r'<video[^>]*src="([^"]+)"', project_page).group(1)
+    # The library shows a poster; the player is made from data-video-src on hover or click (no inline <video>).
+    assert "<video" not in project_page
+    video_src = re.search(r'data-video-src="([^"]+)"', project_page).group(1)
     video = client.get(video_src)
     assert video.status_code == 200
     assert b"".join(video.streaming_content)[4:8] == b"ftyp"
@@ -123,7 +125,9 @@ def test_cancel_retry_and_remix_pages(pipeline):
     assert "Canceled" in response.content.decode()
     job.refresh_from_db()
     assert job.state == State.CANCELED
-    retry = client.post(reverse("generations:retry", kwargs={"pk": job.pk}))
+    confirm = client.get(reverse("generations:retry", kwargs={"pk": job.pk})).content.decode()
+    assert "Confirm: re-run for" in confirm and GenerationJob.objects.count() == 1  # nothing held before confirming
+    retry = client.post(reverse("generations:retry", kwargs={"pk": job.pk}), {"confirm": "1"})
     again = GenerationJob.objects.exclude(pk=job.pk).get()
     assert retry.url == reverse("generations:job", kwargs={"pk": again.pk}) and again.parent_id == job.pk
     remix = client.get(reverse("generations:remix", kwargs={"pk": job.pk}), follow=True)

@@ -33,7 +33,8 @@ def test_the_unread_notification_count_is_shown(world: World) -> None:
     Notification.objects.create(user=world.member, kind="x", message="one")
     Notification.objects.create(user=world.member, kind="x", message="two")
     Notification.objects.create(user=world.owner, kind="x", message="not bob's")
-    body = world.client_for(world.member).get(reverse("dashboard")).content.decode()
+    # Not the dashboard: its first visit adds a (keyed, once per user) welcome notification.
+    body = world.client_for(world.member).get(reverse("projects:list")).content.decode()
     assert 'aria-label="2 unread notifications"' in body
 
 
