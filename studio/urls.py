@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from studio import files, health, views
+from studio.api import api
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -18,4 +19,7 @@ urlpatterns = [
     path("generations/", include("generations.urls")),
     path("billing/", include("billing.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("account/", include("studio.accounts.urls")),
+    path("webhooks/", include("studio.webhooks.urls")),
 ]

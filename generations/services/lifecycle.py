@@ -60,6 +60,14 @@ def finish_job(
             job.charged_credits = 0
         if to == State.MODERATED:
             transaction.on_commit(lambda: on_job_moderated(job))
+        # The team's outgoing webhooks (generation.succeeded/failed/moderated/canceled): the one call site.
+        transaction.on_commit(lambda: _emit_finished(job.pk))
         if frees_slot:
             enqueue.dispatch()
     return True
+
+
+def _emit_finished(job_id: object) -> None:
+    from studio.webhooks.events import generation_finished
+
+    generation_finished(str(job_id))

@@ -247,3 +247,14 @@ def asset_delete(*, asset: Asset) -> None:
     """Delete the asset and, after commit, its files. Unused tags are kept for reuse."""
     asset_files_delete_on_commit(assets=[asset])
     asset.delete()
+
+
+@transaction.atomic
+def asset_retire(*, asset: Asset) -> Asset:
+    """Retire the asset: kept (videos made from it keep their lineage) but not usable for new videos. Retiring twice
+    keeps the first timestamp."""
+    from django.utils import timezone
+
+    Asset.objects.filter(pk=asset.pk, retired_at__isnull=True).update(retired_at=timezone.now())
+    asset.refresh_from_db()
+    return asset
