@@ -22,9 +22,9 @@ from uuid import UUID
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.params import functions as param_functions
 
 from billing.errors import BillingError, CapExceeded, InsufficientCredits, WalletFrozen
@@ -80,7 +80,7 @@ class GenerationIn(In):
     prompt: str = Field("", max_length=10_000)
     negative_prompt: str = Field("", max_length=10_000)
     resolution: str = Field("720p", max_length=10, description="360p, 540p, 720p or 1080p.")
-    duration: int = Field(5, ge=-(2**31), le=2**31, description="Seconds.")
+    duration: int = Field(5, ge=-(2**63), le=2**63, description="Seconds.")
     aspect_ratio: str = Field("", max_length=10, description="e.g. 16:9; empty for i2v.")
     generate_audio_switch: bool = False
     seed: int | None = Field(None, ge=-(2**63), le=2**63)
@@ -95,7 +95,7 @@ class RemixIn(In):
     prompt: str | None = Field(None, max_length=10_000)
     negative_prompt: str | None = Field(None, max_length=10_000)
     resolution: str | None = Field(None, max_length=10)
-    duration: int | None = Field(None, ge=-(2**31), le=2**31)
+    duration: int | None = Field(None, ge=-(2**63), le=2**63)
     aspect_ratio: str | None = Field(None, max_length=10)
     generate_audio_switch: bool | None = None
     seed: int | None = Field(None, ge=-(2**63), le=2**63)
@@ -453,7 +453,7 @@ def generation_create_view(
     rate_limit(request, "submit")
     project, job_request = request_from_body(token, body)
     if idempotency_key is None:
-        return 201, generation_out(_create(token, project, job_request))
+        return Status(201, generation_out(_create(token, project, job_request)))
     key = _check_key(idempotency_key)
     digest = _body_hash(body)
     with transaction.atomic():
@@ -470,22 +470,20 @@ def generation_create_view(
                     "This Idempotency-Key was used with a different request body; use a new key for a new request.",
                     field="Idempotency-Key",
                 )
-            response = request_replay(record)
-            return response
+            return _stored_response(record, replayed=True)
         job = _create(token, project, job_request)
         out = generation_out(job)
         record.job = job
         record.status_code = 201
         record.response = out.model_dump(mode="json")
         record.save(update_fields=["job", "status_code", "response"])
-    return 201, out
+    # Rendered from the stored JSON, so the first answer and every replay are byte-for-byte the same.
+    return _stored_response(record, replayed=False)
 
 
-def request_replay(record: IdempotencyKey) -> Any:
-    from django.http import JsonResponse
-
+def _stored_response(record: IdempotencyKey, *, replayed: bool) -> JsonResponse:
     response = JsonResponse(record.response, status=record.status_code)
-    response["Idempotent-Replayed"] = "true"
+    response["Idempotent-Replayed"] = "true" if replayed else "false"
     return response
 
 
@@ -544,7 +542,7 @@ def generation_cancel_view(request: HttpRequest, job_id: UUID) -> GenerationOut:
     response={201: GenerationOut, **errors(402, 403, 404, 409, 422, 429)},
     summary="Remix: a new job from this one's settings",
 )
-def generation_remix(request: HttpRequest, body: RemixIn, job_id: UUID) -> tuple[int, GenerationOut]:
+def generation_remix(request: HttpRequest, body: RemixIn, job_id: UUID) -> Status[GenerationOut]:
     token = token_of(request)
     job = _job(request, job_id, Perm.GENERATE)
     rate_limit(request, "submit")
@@ -557,7 +555,7 @@ def generation_remix(request: HttpRequest, body: RemixIn, job_id: UUID) -> tuple
         raise ApiError(409, "input_missing", str(exc), field="references") from exc
     if any(ref.asset.retired_at is not None for ref in job_request.references):
         raise ApiError(409, "input_retired", "An input asset of this job is retired; create a new job.", "references")
-    return 201, generation_out(_create(token, job.project, job_request, parent=job))
+    return Status(201, generation_out(_create(token, job.project, job_request, parent=job)))
 
 
 @router.get("/{job_id}/download", response={200: DownloadOut, **errors(404, 409)}, summary="A signed download URL")

@@ -4,13 +4,14 @@ validation, re-encoding and duplicate detection as the upload page."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.conf import settings
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Field, File, Form, Query, Router, Schema
+from ninja import Field, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
+from ninja.params import functions as param_functions
 
 from studio.apikit import (
     MAX_ID,
@@ -36,6 +37,8 @@ from studio.teams.access import Perm
 router = Router()
 
 RefType = Literal["subject", "background"]
+# Optional so that a file the upload handler skipped for its size can be answered with 413, not "field required".
+OptionalFile = Annotated[UploadedFile | None, param_functions.File(None)]
 
 
 class AssetOut(Schema):
@@ -119,9 +122,7 @@ def _project(request: HttpRequest, project_id: int | None) -> Project | None:
     response={201: UploadOut, 200: UploadOut, **errors(403, 404, 413, 422, 429)},
     summary="Upload an image (multipart)",
 )
-def asset_upload(
-    request: HttpRequest, fields: Form[UploadFields], file: File[UploadedFile] | None = None
-) -> tuple[int, UploadOut]:
+def asset_upload(request: HttpRequest, fields: Form[UploadFields], file: OptionalFile = None) -> Status[UploadOut]:
     """Multipart field ``file`` (JPEG, PNG or WEBP under ASSET_MAX_BYTES), optional ``name``, ``ref_name``, ``type``,
     ``tags`` and ``project_id``. 201 for a new asset, 200 when the same image was already in the team (reused)."""
     team = team_of(request, Perm.UPLOAD)
@@ -151,8 +152,13 @@ def asset_upload(
     if outcome.status == UploadStatus.REJECTED or outcome.asset is None:
         raise ApiError(422, "invalid_image", outcome.message, field="file")
     status = 201 if outcome.status == UploadStatus.ACCEPTED else 200
-    return status, UploadOut(
-        status="accepted" if status == 201 else "reused", message=outcome.message, asset=AssetOut.of(outcome.asset)
+    return Status(
+        status,
+        UploadOut(
+            status="accepted" if status == 201 else "reused",
+            message=outcome.message,
+            asset=AssetOut.of(outcome.asset),
+        ),
     )
 
 

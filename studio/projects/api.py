@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from studio.apikit import ApiError, In, ObjectId, errors, team_of, token_of, user_of
 from studio.projects.models import Project
@@ -53,13 +53,13 @@ def project_list(request: HttpRequest, filters: Query[ProjectFilters]) -> list[P
 
 
 @router.post("", response={201: ProjectOut, **errors(403, 422)}, summary="Create a project")
-def project_create_view(request: HttpRequest, body: ProjectIn) -> tuple[int, ProjectOut]:
+def project_create_view(request: HttpRequest, body: ProjectIn) -> Status[ProjectOut]:
     team = team_of(request, Perm.EDIT)
     try:
         project = project_create(team=team, user=user_of(request), name=body.name, description=body.description)
     except ProjectError as exc:
         raise ApiError(422, "validation_error", str(exc), field="name") from exc
-    return 201, ProjectOut.of(project)
+    return Status(201, ProjectOut.of(project))
 
 
 @router.get("/{project_id}", response={200: ProjectOut, **errors(404)}, summary="Get a project")
