@@ -367,7 +367,7 @@ API_RATE_LIMITS = {
 # Delays between delivery attempts of one webhook message (Standard Webhooks' schedule, about a day in all), then give
 # up; an endpoint whose deliveries kept failing for WEBHOOK_DISABLE_AFTER_SECONDS is disabled and its admins told.
 WEBHOOK_RETRY_SCHEDULE = [
-    float(x) for x in env_list("WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "21600"])
+    float(x) for x in env_list("WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "28800", "28800"])
 ]
 WEBHOOK_DISABLE_AFTER_SECONDS = env_float("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600.0)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
