@@ -22,7 +22,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.params import functions as param_functions
@@ -475,14 +475,14 @@ def generation_create_view(
         out = generation_out(job)
         record.job = job
         record.status_code = 201
-        record.response = out.model_dump(mode="json")
+        record.response = out.model_dump_json()
         record.save(update_fields=["job", "status_code", "response"])
     # Rendered from the stored JSON, so the first answer and every replay are byte-for-byte the same.
     return _stored_response(record, replayed=False)
 
 
-def _stored_response(record: IdempotencyKey, *, replayed: bool) -> JsonResponse:
-    response = JsonResponse(record.response, status=record.status_code)
+def _stored_response(record: IdempotencyKey, *, replayed: bool) -> HttpResponse:
+    response = HttpResponse(record.response, status=record.status_code, content_type="application/json")
     response["Idempotent-Replayed"] = "true" if replayed else "false"
     return response
 

@@ -243,7 +243,8 @@ class IdempotencyKey(models.Model):
     request_hash = models.CharField(max_length=64)
     job = models.ForeignKey(GenerationJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status_code = models.PositiveSmallIntegerField(default=0)
-    response = models.JSONField(default=dict, blank=True)
+    # The body as sent (text, not JSON: jsonb would reorder keys and a replay must be byte-for-byte the same).
+    response = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
