@@ -28,6 +28,21 @@ def _wallet_readers(wallet: Wallet) -> list[User]:
     return members_with(wallet.team_id, Perm.VIEW_BILLING) if wallet.team_id is not None else []
 
 
+def _emit_low_balance(*, team_id: int, wallet: Wallet, balance: int, threshold: int) -> None:
+    """The team's ``wallet.low_balance`` webhook, after the hold commits (a rolled-back hold emits nothing). Only a
+    team's own money is reported to its webhooks: its pool, or the wallet of a personal team's one member."""
+    from django.db import transaction
+
+    from studio.webhooks.events import wallet_low_balance
+
+    wallet_id, label = wallet.pk, wallet.label
+    transaction.on_commit(
+        lambda: wallet_low_balance(
+            team_id=team_id, wallet_id=wallet_id, wallet_label=label, balance=balance, threshold=threshold
+        )
+    )
+
+
 def _crossed(before: int, after: int, threshold: float) -> bool:
     return before < threshold <= after
 
@@ -40,6 +55,8 @@ def after_hold(
     threshold = settings.LOW_BALANCE_CREDITS
     balance_after = balance_before - amount
     if balance_before >= threshold > balance_after:
+        if team is not None and (wallet.team_id == team.pk or team.is_personal):
+            _emit_low_balance(team_id=team.pk, wallet=wallet, balance=balance_after, threshold=threshold)
         for reader in _wallet_readers(wallet):
             notify(
                 user=reader,

@@ -81,6 +81,25 @@ def usage_rows(*, team: Team, user: User | None = None) -> list[UsageRow]:
     ]
 
 
+USAGE_CSV_HEADER = ["month", "user", "project", "resolution", "audio", "provider", "jobs", "seconds", "credits"]
+
+
+def usage_csv_row(row: UsageRow) -> list[str | int]:
+    """One usage row as the usage CSV writes it (the page's CSV and the API's share it)."""
+    audio = "" if row.audio is None else ("yes" if row.audio else "no")
+    return [
+        f"{row.month:%Y-%m}",
+        row.user_email,
+        row.project,
+        row.resolution,
+        audio,
+        row.provider,
+        row.jobs,
+        f"{row.seconds:g}",
+        row.credits,
+    ]
+
+
 def _project_label(names: dict[int, str], project_id: int | None) -> str:
     if project_id is None:
         return "—"

@@ -28,7 +28,7 @@ from billing.forms import BuyForm, MemberCapForm, StaffCreditForm, TeamBillingFo
 from billing.models import CreditPack, EventStatus, MemberCap, Purchase, StripeEvent, Wallet
 from billing.purchases import checkout_start, fulfil_checkout, stripe_delivery_receive
 from billing.reconcile import reconcile
-from billing.selectors import month_totals, open_holds, usage_rows, wallet_history
+from billing.selectors import USAGE_CSV_HEADER, month_totals, open_holds, usage_csv_row, usage_rows, wallet_history
 from billing.wallets import (
     cap_status,
     member_cap_set,
@@ -105,22 +105,8 @@ def usage_page(request: HttpRequest, team_id: int | None = None) -> HttpResponse
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="usage-{team.slug}.csv"'
         writer = csv.writer(response)
-        writer.writerow(["month", "user", "project", "resolution", "audio", "provider", "jobs", "seconds", "credits"])
-        for r in rows:
-            audio = "" if r.audio is None else ("yes" if r.audio else "no")
-            writer.writerow(
-                [
-                    f"{r.month:%Y-%m}",
-                    r.user_email,
-                    r.project,
-                    r.resolution,
-                    audio,
-                    r.provider,
-                    r.jobs,
-                    f"{r.seconds:g}",
-                    r.credits,
-                ]
-            )
+        writer.writerow(USAGE_CSV_HEADER)
+        writer.writerows(usage_csv_row(r) for r in rows)
         return response
     months = month_totals(rows)
     return render(

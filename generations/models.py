@@ -277,3 +277,25 @@ class ZipExport(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else 0
+class IdempotencyKey(models.Model):
+    """The first successful response to ``POST /api/v1/generations`` under one ``Idempotency-Key`` (per user and
+    team), with the hash of its body: a repeat with the same body gets the same response, another body a 422. Written
+    in the same transaction as the job, so a key exists exactly when its job does."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    job = models.ForeignKey(GenerationJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status_code = models.PositiveSmallIntegerField(default=0)
+    # The body as sent (text, not JSON: jsonb would reorder keys and a replay must be byte-for-byte the same).
+    response = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team", "key"], name="generations_idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

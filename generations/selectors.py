@@ -56,7 +56,8 @@ def visible_jobs(
 
 def job_for_user(user: User | AnonymousUser, pk: UUID | str, *, perm: Perm = Perm.VIEW) -> GenerationJob:
     """One job the user may see (404 for outsiders and for hidden jobs, 403 when the role lacks ``perm``)."""
-    queryset = visible_jobs(user, GenerationJob.objects.select_related("project", "team", "creator", "parent", "moderation_case"))
+    related = ("project", "team", "creator", "parent", "moderation_case")
+    queryset = visible_jobs(user, GenerationJob.objects.select_related(*related))
     return access.get_for_user(user, queryset, perm=perm, pk=pk)
 
 

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "studio.moderation",
     "generations",
     "billing",
+    "ninja",  # serves the API docs' own static files (no CDN)
+    "studio.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -363,6 +365,30 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # tests point the SDK at a local fake of Stripe's API
 DEMO_CREDITS = env_int("DEMO_CREDITS", 5000, min_value=0)
 LOW_BALANCE_CREDITS = env_int("LOW_BALANCE_CREDITS", 200, min_value=0)
+
+# --- REST API and outgoing webhooks (issue 11) ---------------------------------------------------------------------
+# Per-token limits: (requests, window in seconds) for generation submissions and asset uploads.
+API_RATE_LIMITS = {
+    "submit": (env_int("API_SUBMIT_LIMIT", 60, min_value=1), env_int("API_SUBMIT_WINDOW_SECONDS", 60, min_value=1)),
+    "upload": (env_int("API_UPLOAD_LIMIT", 120, min_value=1), env_int("API_UPLOAD_WINDOW_SECONDS", 60, min_value=1)),
+}
+# Delays between delivery attempts of one webhook message (Standard Webhooks' schedule, about a day in all), then give
+# up; an endpoint whose deliveries kept failing for WEBHOOK_DISABLE_AFTER_SECONDS is disabled and its admins told.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(x) for x in env_list("WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "28800", "28800"])
+]
+WEBHOOK_DISABLE_AFTER_SECONDS = env_float("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600.0)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_SWEEP_SECONDS = env_float("WEBHOOK_SWEEP_SECONDS", 10.0)
+# Old secrets keep signing (beside the new one) for this long after a rotation, so receivers can switch over.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600, min_value=0)
+# Webhook targets the SSRF guard lets through although private (never the emulators' allowance: tests only).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+CELERY_TASK_ROUTES["studio.webhooks.tasks.webhook_deliver"] = {"queue": "default"}
+CELERY_BEAT_SCHEDULE["webhooks-deliver-due"] = {
+    "task": "studio.webhooks.tasks.webhook_deliver_due",
+    "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),
+}
 
 # --- Logging ----------------------------------------------------------------------------------------------------------
 LOGGING = {

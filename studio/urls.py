@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from studio import files, health, views
+from studio.api import api
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -23,4 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("moderation/", include("studio.moderation.urls")),
     path("audit/", include("studio.audit.urls")),
+    path("api/v1/", api.urls),
+    path("account/", include("studio.accounts.urls")),
+    path("webhooks/", include("studio.webhooks.urls")),
 ]

@@ -60,6 +60,9 @@ PUBLIC_ROUTES: set[str] = {
     "generations:webhook",  # provider webhooks: verified by signature, only prompt a poll
     "billing:stripe-webhook",  # Stripe: verified by signature
     "signed-file-named",  # signed-file with a cosmetic file name (HighwayAPI wants .png/.jpg URLs)
+    "api-v1:api-root",  # django-ninja's URL prefix (a reverse target; answers 404 to everyone)
+    "api-v1:openapi-json",  # the REST API's public description (every operation needs a Bearer token)
+    "api-v1:openapi-view",  # its interactive docs
 }
 
 # Namespaces whose pages are for platform staff: anonymous and non-staff users are sent to the admin login.
@@ -195,6 +198,64 @@ STAFF_ROUTES: dict[str, Callable[[World], dict[str, Any]] | None] = {
 NON_OBJECT_ROUTES: dict[str, str] = {
     "teams:accept-invitation": "signed token; tests/teams/test_invitations.py",
 }
+
+
+def _api_token(w: World) -> dict[str, int]:
+    from studio.accounts.services import api_token_create
+
+    token, _ = api_token_create(user=w.member, team=w.team, name="access test")
+    return {"pk": token.pk}
+
+
+def _webhook_endpoint(w: World) -> Any:
+    from studio.webhooks.models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.create(
+        team=w.team, url="https://hooks.example.com/in", event_types=["generation.succeeded"], secret="whsec_dGVzdA=="
+    )
+
+
+def _webhook_delivery(w: World) -> dict[str, int]:
+    from studio.webhooks.models import WebhookDelivery, WebhookMessage
+
+    endpoint = _webhook_endpoint(w)
+    message = WebhookMessage.objects.create(team=w.team, event_type="generation.succeeded", payload={"data": {}})
+    return {"pk": WebhookDelivery.objects.create(endpoint=endpoint, message=message).pk}
+
+
+# API tokens (the user's own; anyone else's is 404) and the team's outgoing webhooks (admins; outsiders 404).
+OBJECT_ROUTES.update(
+    {
+        "accounts:token-revoke": _api_token,
+        "webhooks:list": lambda w: {"team_id": w.team.pk},
+        "webhooks:detail": lambda w: {"pk": _webhook_endpoint(w).pk},
+        "webhooks:rotate": lambda w: {"pk": _webhook_endpoint(w).pk},
+        "webhooks:test": lambda w: {"pk": _webhook_endpoint(w).pk},
+        "webhooks:delete": lambda w: {"pk": _webhook_endpoint(w).pk},
+        "webhooks:resend": _webhook_delivery,
+    }
+)
+
+# The REST API authenticates by Bearer token only (a session is not enough: anonymous and session users get 401), so
+# its object routes are checked with tokens: every one answers 404 to another team's token in
+# tests/api/test_contract.py::test_outsiders_get_404_for_every_object_route.
+_API_OUTSIDERS = "Bearer-token API; tests/api/test_contract.py::test_outsiders_get_404_for_every_object_route"
+NON_OBJECT_ROUTES.update(
+    {
+        name: _API_OUTSIDERS
+        for name in (
+            "api-v1:asset_get",
+            "api-v1:asset_patch",
+            "api-v1:asset_retire",
+            "api-v1:project_get",
+            "api-v1:project_archive_view",
+            "api-v1:generation_get",
+            "api-v1:generation_cancel_view",
+            "api-v1:generation_remix",
+            "api-v1:generation_download",
+        )
+    }
+)
 
 
 # --- Walking the URLConf ------------------------------------------------------------------------------------------

@@ -62,6 +62,8 @@ def finish_job(
             transaction.on_commit(lambda: on_job_moderated(job))
         if to in (State.SUCCEEDED, State.FAILED, State.EXPIRED):
             transaction.on_commit(lambda: notify_job_finished(job))
+        # The team's outgoing webhooks (generation.succeeded/failed/moderated/canceled): the one call site.
+        transaction.on_commit(lambda: _emit_finished(job.pk))
         if frees_slot:
             enqueue.dispatch()
     return True
@@ -86,3 +88,7 @@ def notify_job_finished(job: GenerationJob) -> None:
         url=reverse("generations:job", kwargs={"pk": job.pk}),
         key=f"job:{job.pk}:{job.state}",
     )
+def _emit_finished(job_id: object) -> None:
+    from studio.webhooks.events import generation_finished
+
+    generation_finished(str(job_id))

@@ -82,6 +82,12 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Scope: one team, and a role no higher than the owner's (re-checked on every request against the owner's
+    # current membership, so a demotion or removal narrows the token at once). A token without a team (made before
+    # scopes existed) authenticates nothing.
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="api_tokens")
+    role = models.CharField(max_length=10, default="member")
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -92,3 +98,7 @@ class ApiToken(models.Model):
     @classmethod
     def generate(cls) -> str:
         return cls.PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

@@ -46,6 +46,7 @@ class Perm(enum.StrEnum):
     VIEW_BILLING = "view_billing"  # team wallet, usage reports
     MANAGE_BILLING = "manage_billing"  # buy credits for the team, pool setting, caps and budget
     MANAGE_TEAM = "manage_team"  # rename or delete the team
+    MANAGE_WEBHOOKS = "manage_webhooks"  # register, test and delete the team's outgoing webhooks
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
@@ -66,6 +67,7 @@ PERMISSION_LABELS: dict[Perm, str] = {
     Perm.VIEW_BILLING: "see the team's credits and usage",
     Perm.MANAGE_BILLING: "buy credits, set caps and the team pool",
     Perm.MANAGE_TEAM: "rename or delete the team",
+    Perm.MANAGE_WEBHOOKS: "manage the team's webhooks",
 }
 
 
@@ -265,6 +267,7 @@ def require_staff(user: User | AnonymousUser) -> User:
         raise Http404("Not found.")
     return user  # type: ignore[return-value]
 
+
 # Rules about one object that pages and services ask before showing or doing an action (issue 10: they were decided in
 # views before). Each takes the object and answers for ``user``; the ``require_`` forms raise 403.
 
@@ -304,3 +307,95 @@ def may_see_wallet(user: User | AnonymousUser, wallet: Wallet) -> bool:
     if wallet.user_id is not None:
         return bool(wallet.user_id == user.pk)
     return wallet.team_id is not None and can(user, wallet.team_id, Perm.VIEW_BILLING)
+
+
+# --- API tokens (issue 11) -------------------------------------------------------------------------------------------
+# A token acts for its user in ONE team with a role no higher than the user's current one there: every API request
+# checks the token's scope here, then the user's own rights through the functions above (so a demoted or removed
+# user's token shrinks or stops at once).
+
+ROLE_RANK: dict[str, int] = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+def roles_at_most(role: str) -> list[Role]:
+    """The roles a token may be given by a member with ``role`` (their own and every lower one)."""
+    rank = ROLE_RANK.get(role, -1)
+    return [r for r in Role if ROLE_RANK[r] <= rank]
+
+
+def token_effective_role(token: Any) -> str | None:
+    """The role an API token acts with: the lower of its own role and its user's current role in its team; None when
+    the user is no longer a member (the token then reaches nothing)."""
+    if token.team_id is None:
+        return None
+    membership = Membership.objects.filter(user_id=token.user_id, team_id=token.team_id).first()
+    if membership is None:
+        return None
+    own = ROLE_RANK.get(token.role, -1)
+    return token.role if own <= ROLE_RANK.get(membership.role, -1) else membership.role
+
+
+def token_require(token: Any, team: Team | int, perm: Perm = Perm.VIEW) -> Team:
+    """The token's team when ``team`` is it and the token's effective role grants ``perm``: 404 for any other team
+    (an outsider learns nothing), 403 naming the missing right."""
+    team_id = team.pk if isinstance(team, Team) else team
+    role = token_effective_role(token)
+    if role is None or team_id != token.team_id:
+        raise Http404("Not found.")
+    if not role_allows(role, perm):
+        raise _deny(perm, role)
+    return Team.objects.get(pk=team_id)
+
+
+def token_visible(token: Any, queryset: QuerySet[M], *, team_field: str = "team") -> QuerySet[M]:
+    """Rows of the token's team only (the starting point of every API list)."""
+    if token_effective_role(token) is None:
+        return queryset.none()
+    return queryset.filter(**{f"{team_field}_id": token.team_id})
+
+
+def token_get(
+    token: Any, queryset: QuerySet[M], *, perm: Perm = Perm.VIEW, team_field: str = "team", **lookup: Any
+) -> M:
+    """One row of the token's team: 404 when it does not exist or is another team's; 403 when the role lacks
+    ``perm``."""
+    obj = token_visible(token, queryset, team_field=team_field).filter(**lookup).first()
+    if obj is None:
+        raise Http404("Not found.")
+    token_require(token, _team_id_of(obj, team_field), perm)
+    return obj
+
+
+def get_api_token_for_user(user: User | AnonymousUser, token_id: int) -> Any:
+    """One of the user's own API tokens (404 for anyone else's)."""
+    from studio.accounts.models import ApiToken
+
+    if not user.is_authenticated:
+        raise Http404("Not found.")
+    token = ApiToken.objects.select_related("team").filter(pk=token_id, user_id=user.pk).first()
+    if token is None:
+        raise Http404("Not found.")
+    return token
+
+
+def token_may_cancel(token: Any, job: Any) -> bool:
+    """A job may be canceled through the API by its creator, or by a token whose role may delete videos."""
+    role = token_effective_role(token)
+    return role is not None and (job.creator_id == token.user_id or role_allows(role, Perm.DELETE))
+
+
+def get_webhook_endpoint_for_user(
+    user: User | AnonymousUser, endpoint_id: int, perm: Perm = Perm.MANAGE_WEBHOOKS
+) -> Any:
+    from studio.webhooks.models import WebhookEndpoint
+
+    return get_for_user(user, WebhookEndpoint.objects.select_related("team"), perm=perm, pk=endpoint_id)
+
+
+def get_webhook_delivery_for_user(
+    user: User | AnonymousUser, delivery_id: int, perm: Perm = Perm.MANAGE_WEBHOOKS
+) -> Any:
+    from studio.webhooks.models import WebhookDelivery
+
+    queryset = WebhookDelivery.objects.select_related("endpoint", "endpoint__team", "message")
+    return get_for_user(user, queryset, perm=perm, team_field="endpoint__team", pk=delivery_id)

@@ -90,6 +90,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "permission_table": _permission_table(),
         "can_invite": can_invite,
         "can_manage_team": access.role_allows(membership.role, Perm.MANAGE_TEAM),
+        "can_manage_webhooks": access.role_allows(membership.role, Perm.MANAGE_WEBHOOKS),
         # Each open invitation with its link, so the inviter can copy it (local mode has no real email).
         "invitations": [(inv, services.invitation_url(inv)) for inv in invitations],
         "invite_form": InvitationForm(actor_role=membership.role) if can_invite else None,
