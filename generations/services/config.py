@@ -78,3 +78,36 @@ def circuit_threshold() -> int:
 
 def circuit_cooldown_seconds() -> float:
     return _float("GENERATIONS_CIRCUIT_COOLDOWN_SECONDS", 60.0)
+
+
+# --- The poll engine (generations/services/poll.py) -----------------------------------------------------------------
+
+
+def poll_dense_seconds() -> float:
+    """Poll interval around a job's expected finish (never below the provider's floor)."""
+    return _float("GENERATIONS_POLL_DENSE_SECONDS", 1.0)
+
+
+def poll_sweep_seconds() -> float:
+    """How often beat starts a sweep of due polls."""
+    return _float("GENERATIONS_POLL_SWEEP_SECONDS", 1.0)
+
+
+def poll_sweep_budget_seconds() -> float:
+    """How long one sweep task keeps claiming batches while jobs are due (then the next beat tick takes over)."""
+    return _float("GENERATIONS_POLL_SWEEP_BUDGET_SECONDS", 10.0)
+
+
+def poll_lease_seconds() -> float:
+    """How far a claim moves a job's due time: longer than a batch can take (HTTP read timeout 30 s), so a job is
+    never claimed twice while its poll is in flight, and short, so a job whose worker died is due again soon."""
+    return _float("GENERATIONS_POLL_LEASE_SECONDS", 60.0)
+
+
+def poll_batch_size() -> int:
+    return _int("GENERATIONS_POLL_BATCH_SIZE", 200)
+
+
+def poll_concurrency() -> int:
+    """Threads per worker process that send status calls (the seam's httpx client pools their connections)."""
+    return _int("GENERATIONS_POLL_CONCURRENCY", 16)

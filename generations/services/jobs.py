@@ -172,7 +172,7 @@ def generation_create(
                 hold=hold,
                 queued_at=timezone.now(),
             )
-            enqueue.dispatch()
+            enqueue.dispatch(provider=job.provider)
     except BillingError as exc:
         raise GenerationRefused(str(exc)) from exc
     return job

@@ -61,5 +61,5 @@ def finish_job(
         if to == State.MODERATED:
             transaction.on_commit(lambda: on_job_moderated(job))
         if frees_slot:
-            enqueue.dispatch()
+            enqueue.dispatch(provider=job.provider)
     return True
