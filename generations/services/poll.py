@@ -261,18 +261,25 @@ class SweepReport:
         self.lateness.extend(other.lateness)
 
 
+def due_sql() -> str:
+    """The sweep's pick: due jobs at the provider, oldest due first (parameters: now, limit). Served by the partial
+    index ``generation_poll_due`` (asserted with EXPLAIN in tests/generations/test_poll_engine.py)."""
+    table = connection.ops.quote_name(GenerationJob._meta.db_table)
+    states = ", ".join(f"'{state}'" for state in sorted(AT_PROVIDER))  # constants, not input
+    # Only the table name and the state constants are formatted in; every value is a parameter.
+    return (
+        f"SELECT id, next_poll_at FROM {table} WHERE state IN ({states}) AND next_poll_at <= %s "  # noqa: S608
+        "ORDER BY next_poll_at LIMIT %s"
+    )
+
+
 def claim_due(*, limit: int, now: datetime | None = None) -> list[tuple[UUID, float]]:
     """Claim up to ``limit`` due jobs in one statement (module docstring). Returns ``(job id, seconds past due)``."""
     now = now or timezone.now()
     table = connection.ops.quote_name(GenerationJob._meta.db_table)
-    states = ", ".join(f"'{state}'" for state in sorted(AT_PROVIDER))  # constants, not input
     lease = timezone.now() + timedelta(seconds=config.poll_lease_seconds())
     adapt = connection.ops.adapt_datetimefield_value
-    # Only the table name and the state constants are formatted in; every value is a parameter.
-    pick = (
-        f"SELECT id, next_poll_at FROM {table} WHERE state IN ({states}) AND next_poll_at <= %s "  # noqa: S608
-        "ORDER BY next_poll_at LIMIT %s"
-    )
+    pick = due_sql()
     claim = "SET poll_seq = poll_seq + 1, poll_count = poll_count + 1, next_poll_at = %s"
     to_python = GenerationJob._meta.pk.to_python
     due_at: dict[UUID, datetime | None] = {}
