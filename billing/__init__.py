@@ -25,6 +25,7 @@ The interface the generation pipeline calls (names are fixed; see billing/README
     release(*, hold, reason: str) -> None           # give the whole hold back
 
     billing.errors: BillingError (base, human message in str(e)), InsufficientCredits, CapExceeded, WalletFrozen,
+                    OutstandingDebt (refund debt blocks holds until paid; not a freeze),
                     HoldAlreadyResolved (a second capture/release of one hold)
 
     billing.models.Hold: fields amount, state ("open" | "captured" | "released"), key, reference, wallet, user, team,

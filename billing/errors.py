@@ -42,3 +42,12 @@ class UnknownRate(BillingError):
 class StripeNotConfigured(BillingError):
     def __init__(self) -> None:
         super().__init__("Purchasing is not configured on this server; staff can grant credits.")
+
+
+class OutstandingDebt(BillingError):
+    """The wallet owes credits (a refund or dispute after they were spent): no new holds until a credit pays it off.
+    Not a freeze: buying credits clears it, no support needed."""
+
+    def __init__(self, *, owed: int, label: str = "This wallet") -> None:
+        self.owed = owed
+        super().__init__(f"{label} owes {owed} credits after a refund; buy credits to pay them off.")

@@ -24,12 +24,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from billing import notices
-from billing.errors import CapExceeded, DuplicateHold, HoldAlreadyResolved, InsufficientCredits, WalletFrozen
+from billing.errors import DuplicateHold, HoldAlreadyResolved, InsufficientCredits
 from billing.models import (
     Account,
     Hold,
@@ -37,11 +37,13 @@ from billing.models import (
     HoldState,
     LedgerEntry,
     LedgerTransaction,
+    MonthlySpend,
     Purchase,
     TxKind,
     Wallet,
 )
-from billing.wallets import cap_status
+from billing.spending import spending_refusal
+from billing.wallets import cap_status, month_start
 
 if TYPE_CHECKING:
     from studio.accounts.models import User
@@ -297,9 +299,11 @@ def hold(
 ) -> Hold:
     """Set ``amount`` credits aside from ``wallet`` for one job (``key`` = the job UUID).
 
-    Atomic with the balance: the wallet row is locked (``SELECT … FOR UPDATE``) while the member's monthly cap and
-    the team's budget are checked, and the balance moves by a conditional update. Raises ``WalletFrozen``,
-    ``CapExceeded`` or ``InsufficientCredits``. The same key again with the same wallet and amount returns the
+    Atomic with the balance: the wallet row is locked (``SELECT … FOR UPDATE``) while the one spending check
+    (``billing.spending``: frozen, debt, the member's monthly cap and the team's budget from the O(1) month
+    counters, the balance) runs, and the balance moves by a conditional update; the month counters move in the same
+    transaction. Raises ``WalletFrozen``, ``OutstandingDebt``, ``CapExceeded`` or ``InsufficientCredits``. The same
+    key again with the same wallet and amount returns the
     existing hold (a retried pipeline step); with anything else it raises ``DuplicateHold``."""
     if amount <= 0:
         raise ValueError("A hold must be a positive number of credits.")
@@ -311,27 +315,10 @@ def hold(
         if existing.wallet_id == locked.pk and existing.amount == amount:
             return existing
         raise DuplicateHold(f"Job {key} already has a hold of {existing.amount} credits.")
-    if locked.frozen:
-        raise WalletFrozen(locked.frozen_reason)
-    if locked.debt > 0:
-        raise WalletFrozen(f"{locked.debt} credits are owed after a refund; buy credits to pay them off")
     caps = cap_status(wallet=locked, user=user, team=team)
-    if caps is not None:
-        if caps.member_cap is not None and caps.member_spent + amount > caps.member_cap:
-            left = max(0, caps.member_cap - caps.member_spent)
-            raise CapExceeded(
-                f"This needs {amount} credits but only {left} of your {caps.member_cap}-credit monthly cap is left.",
-                remaining=left,
-            )
-        if caps.budget is not None and caps.team_spent + amount > caps.budget:
-            left = max(0, caps.budget - caps.team_spent)
-            raise CapExceeded(
-                f"This needs {amount} credits but only {left} of the team's {caps.budget}-credit monthly budget "
-                "is left.",
-                remaining=left,
-            )
-    if locked.balance < amount:
-        raise InsufficientCredits(need=amount, have=locked.balance)
+    refusal = spending_refusal(wallet=locked, amount=amount, caps=caps)
+    if refusal is not None:
+        raise refusal
     columns = _meta_columns(reference_meta, _META_FIELDS)
     columns.setdefault("reference", key)
     new_hold = Hold.objects.create(
@@ -346,9 +333,30 @@ def hold(
         hold=new_hold,
         created_by=user,
     )
+    _count_spend(hold=new_hold, delta=amount)
     notices.after_hold(wallet=locked, balance_before=locked.balance, amount=amount, user=user, team=team, caps=caps)
     _refresh(wallet)
     return new_hold
+
+
+def _count_spend(*, hold: Hold, delta: int) -> None:
+    """Move the month counters of ``hold`` (the wallet's and its member's, in the month the hold was placed) by
+    ``delta``, in the caller's transaction: + the amount when held, − what was not charged when resolved."""
+    if delta == 0:
+        return
+    month = month_start(hold.created_at).date()
+    for user_id in (None, hold.user_id) if hold.user_id is not None else (None,):
+        rows = MonthlySpend.objects.filter(wallet_id=hold.wallet_id, month=month)
+        rows = rows.filter(user__isnull=True) if user_id is None else rows.filter(user_id=user_id)
+        if rows.update(spent=F("spent") + delta) == 1:
+            continue
+        # First hold of the month: create the row. Concurrent first holds of one wallet cannot race (its row is
+        # locked by ``hold``); a resolution finds the row its hold created.
+        try:
+            with transaction.atomic():
+                MonthlySpend.objects.create(wallet_id=hold.wallet_id, month=month, user_id=user_id, spent=delta)
+        except IntegrityError:
+            rows.update(spent=F("spent") + delta)
 
 
 _USAGE_FIELDS = {"seconds": "billed_seconds", "provider": "provider", "resolution": "resolution", "audio": "audio"}
@@ -385,6 +393,7 @@ def _resolve(*, hold: Hold, state: str, charged: int, reason: str, usage: dict[s
     HoldResolution.objects.create(
         hold=locked, state=state, captured_amount=charged, reason=reason[:300], transaction=tx
     )
+    _count_spend(hold=locked, delta=charged - locked.amount)
     hold.refresh_from_db()
 
 

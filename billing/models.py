@@ -386,3 +386,38 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type or '?'} {self.event_id or '?'} ({self.status})"
+
+
+class MonthlySpend(models.Model):
+    """Credits committed from a wallet in one calendar month (UTC): open holds in full, captured holds by what was
+    captured, released holds not at all — what ``wallets.pool_spent_this_month`` sums from the holds, kept as a
+    counter so a hold checks the month's caps in O(1) while the wallet row is locked.
+
+    One row per (wallet, month) with ``user`` empty (the wallet's total, the team budget) and one per (wallet, month,
+    member) (the member cap). Written only by ``billing.ledger``, in the same transaction as the ledger entry that
+    moves it; a hold counts in the month it was placed, also when it resolves next month. ``reconcile_ledger``
+    checks every counter against the holds.
+    """
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="monthly_spend")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    month = models.DateField(help_text="The first day of the month.")
+    spent = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet", "month", "user"],
+                condition=models.Q(user__isnull=False),
+                name="billing_spend_member_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["wallet", "month"], condition=models.Q(user__isnull=True), name="billing_spend_wallet_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(spent__gte=0), name="billing_spend_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wallet_id} {self.month:%Y-%m} {self.user_id or 'all'}: {self.spent}"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from billing.errors import UnknownRate
 from billing.metering import active_rate_card, billed_seconds, rate_per_second
+from billing.spending import spending_refusal
 from billing.wallets import cap_status, wallet_for_spending
 from studio.teams.access import PERMISSION_LABELS, Perm, membership_for, role_allows
 
@@ -53,14 +54,10 @@ def quote_job(*, user: User, team: Team, resolution: str, duration: int, audio: 
     membership = membership_for(user, team)
     if not blocked and (membership is None or not role_allows(membership.role, Perm.GENERATE)):
         blocked = f"Your role may not {PERMISSION_LABELS[Perm.GENERATE]} in {team}."
-    if not blocked and wallet.frozen:
-        blocked = f"{wallet.label} is frozen{': ' + wallet.frozen_reason if wallet.frozen_reason else ''}."
-    if not blocked and wallet.debt > 0:
-        blocked = f"{wallet.label} owes {wallet.debt} credits after a refund; buy credits to pay them off."
-    if not blocked and cap_remaining is not None and credits > cap_remaining:
-        blocked = f"Over the monthly limit: need {credits}, {cap_remaining} left this month."
-    if not blocked and credits > wallet.balance:
-        blocked = f"Not enough credits: need {credits}, have {wallet.balance}."
+    if not blocked:
+        # The same check the hold makes (billing.spending), so the composer and the hold agree on every rule.
+        refusal = spending_refusal(wallet=wallet, amount=credits, caps=caps)
+        blocked = str(refusal) if refusal is not None else ""
     return Quote(
         credits=credits,
         rate_per_second=rate,

@@ -8,15 +8,16 @@ billing never imports it): an open hold older than ``stale_after`` whose job is 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, Q, Sum, When
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from billing.models import Account, Hold, HoldState, LedgerEntry, LedgerTransaction, Wallet
+from billing.models import Account, Hold, HoldState, LedgerEntry, LedgerTransaction, MonthlySpend, Wallet
 
 HoldFinishedChecker = Callable[[Hold], "bool | None"]
 DEFAULT_STALE_AFTER = timedelta(minutes=60)
@@ -46,10 +47,17 @@ class ReconcileReport:
     unbalanced_transactions: list[str] = field(default_factory=list)
     hold_mismatches: list[str] = field(default_factory=list)
     stale_holds: list[str] = field(default_factory=list)
+    counter_mismatches: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
-        return self.balance_mismatches + self.unbalanced_transactions + self.hold_mismatches + self.stale_holds
+        return (
+            self.balance_mismatches
+            + self.unbalanced_transactions
+            + self.hold_mismatches
+            + self.stale_holds
+            + self.counter_mismatches
+        )
 
     @property
     def ok(self) -> bool:
@@ -100,6 +108,7 @@ def reconcile(
     open_total = Hold.objects.filter(state=HoldState.OPEN).aggregate(s=Coalesce(Sum("amount"), 0))["s"]
     if held != open_total:
         report.hold_mismatches.append(f"The holds account holds {held} credits but open holds total {open_total}.")
+    report.counter_mismatches = spend_counter_mismatches()
     checkers = [hold_finished] if hold_finished is not None else list(_checkers)
     if checkers:
         cutoff = timezone.now() - stale_after
@@ -110,3 +119,48 @@ def reconcile(
                     "job is finished."
                 )
     return report
+
+
+def spend_sums() -> dict[tuple[int, date, int | None], int]:
+    """What every month counter should say, summed from the holds: ``(wallet, month, member or None) → credits``."""
+    committed = Sum(
+        Case(
+            When(state=HoldState.OPEN, then=F("amount")),
+            When(state=HoldState.CAPTURED, then=F("captured_amount")),
+            default=0,
+        )
+    )
+    rows = (
+        Hold.objects.annotate(month=TruncMonth("created_at"))
+        .values("wallet_id", "month", "user_id")
+        .annotate(spent=committed)
+        .values_list("wallet_id", "month", "user_id", "spent")
+    )
+    sums: dict[tuple[int, date, int | None], int] = defaultdict(int)
+    for wallet_id, month, user_id, spent in rows:
+        day = month.date() if isinstance(month, datetime) else month
+        sums[(wallet_id, day, None)] += int(spent or 0)
+        if user_id is not None:
+            sums[(wallet_id, day, user_id)] += int(spent or 0)
+    return dict(sums)
+
+
+def spend_counter_mismatches() -> list[str]:
+    """Every ``MonthlySpend`` counter must equal the sum of its holds (the ledger stays the source of truth)."""
+    expected = spend_sums()
+    actual: dict[tuple[int, date, int | None], int] = {
+        (wallet_id, month, user_id): int(spent)
+        for wallet_id, month, user_id, spent in MonthlySpend.objects.values_list(
+            "wallet_id", "month", "user_id", "spent"
+        )
+    }
+    problems = []
+    for key in sorted(set(expected) | set(actual), key=lambda k: (k[0], k[1], k[2] or 0)):
+        want, have = expected.get(key, 0), actual.get(key, 0)
+        if want != have:
+            wallet_id, month, user_id = key
+            who = f"member {user_id}" if user_id is not None else "all members"
+            problems.append(
+                f"Wallet {wallet_id}, {month:%Y-%m}, {who}: spend counter says {have}, the holds say {want}."
+            )
+    return problems

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Sum, When
 from django.utils import timezone
 
-from billing.models import Hold, HoldState, MemberCap, TeamBilling, Wallet
+from billing.models import Hold, HoldState, MemberCap, MonthlySpend, TeamBilling, Wallet
 from studio.teams.models import Membership, Team
 
 if TYPE_CHECKING:
@@ -95,8 +95,10 @@ def month_end(now: datetime | None = None) -> datetime:
 
 
 def pool_spent_this_month(*, wallet: Wallet, user: User | None = None, now: datetime | None = None) -> int:
-    """Credits committed from ``wallet`` this (UTC) month: open holds count in full, captured holds by what was
-    captured, released holds not at all. With ``user``, only that member's holds."""
+    """Credits committed from ``wallet`` this (UTC) month, summed from the holds (the source of truth): open holds
+    count in full, captured holds by what was captured, released holds not at all. With ``user``, only that
+    member's holds. A scan of the month: the spending check reads the counters instead (``month_spent``), and
+    ``reconcile_ledger`` checks that the two agree."""
     filters = Q(wallet=wallet, created_at__gte=month_start(now))
     if user is not None:
         filters &= Q(user=user)
@@ -110,6 +112,22 @@ def pool_spent_this_month(*, wallet: Wallet, user: User | None = None, now: date
         )
     )["spent"]
     return int(total or 0)
+
+
+def month_spent(*, wallet: Wallet, user: User | None = None, now: datetime | None = None) -> tuple[int, int]:
+    """``(wallet total, the member's)`` committed this month, from the ``MonthlySpend`` counters: one indexed read,
+    however full the month is."""
+    month = month_start(now).date()
+    rows = MonthlySpend.objects.filter(wallet=wallet, month=month).filter(
+        Q(user__isnull=True) | Q(user=user) if user is not None else Q(user__isnull=True)
+    )
+    total = member = 0
+    for user_id, spent in rows.values_list("user_id", "spent"):
+        if user_id is None:
+            total = int(spent)
+        else:
+            member = int(spent)
+    return total, member
 
 
 @dataclass(frozen=True)
@@ -138,9 +156,12 @@ def cap_status(*, wallet: Wallet, user: User, team: Team | None) -> CapStatus | 
     cap = MemberCap.objects.filter(membership__team=team, membership__user=user).values_list("monthly_cap", flat=True)
     budget = TeamBilling.objects.filter(team=team).values_list("monthly_budget", flat=True).first()
     member_cap = cap.first()
+    if member_cap is None and budget is None:
+        return CapStatus(member_cap=None, member_spent=0, budget=None, team_spent=0)
+    team_spent, member_spent = month_spent(wallet=wallet, user=user)
     return CapStatus(
         member_cap=member_cap,
-        member_spent=pool_spent_this_month(wallet=wallet, user=user) if member_cap is not None else 0,
+        member_spent=member_spent if member_cap is not None else 0,
         budget=budget,
-        team_spent=pool_spent_this_month(wallet=wallet) if budget is not None else 0,
+        team_spent=team_spent if budget is not None else 0,
     )

@@ -112,6 +112,8 @@ class GenerationJob(models.Model):
     poll_seq = models.PositiveIntegerField(default=0)
     poll_count = models.PositiveIntegerField(default=0)
     poll_errors = models.PositiveSmallIntegerField(default=0)
+    # Seconds from submit to the poll that saw the provider finish: the history the poll schedule learns from.
+    render_seconds = models.FloatField(null=True, blank=True)
     finalize_attempts = models.PositiveSmallIntegerField(default=0)
 
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
@@ -134,6 +136,18 @@ class GenerationJob(models.Model):
             models.Index(fields=["project", "state", "-created_at"]),
             # The team-wide "All videos" page reads by team in the same order.
             models.Index(fields=["team", "state", "-created_at"], name="generations_team_state_recent"),
+            # The poll sweep's claim: due jobs at the provider, oldest due first (generations/services/poll.py).
+            models.Index(
+                fields=["next_poll_at"],
+                condition=models.Q(state__in=["submitted", "running"]),
+                name="generation_poll_due",
+            ),
+            # The schedule's history of similar jobs (poll.expected_render).
+            models.Index(
+                fields=["provider", "mode", "resolution", "duration", "-submitted_at"],
+                condition=models.Q(render_seconds__isnull=False),
+                name="generation_render_history",
+            ),
         ]
 
     def __str__(self) -> str:

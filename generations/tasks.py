@@ -16,8 +16,10 @@ from celery.app.task import Task
 from django.db import DatabaseError, InterfaceError
 
 from generations import reconcile, slots
+from generations.services import enqueue
 from generations.services.finalize import RetryLater, generation_finalize
 from generations.services.poll import generation_poll
+from generations.services.poll import poll_sweep as poll_sweep_service
 from generations.services.submit import generation_submit
 
 #: Database hiccups (a lost connection, a lock timeout) are the only errors a task retries by itself.
@@ -53,9 +55,20 @@ def job_finalize(self: Task[Any, Any], job_id: str) -> None:
         raise self.retry(countdown=exc.delay, max_retries=None) from exc
 
 
+@shared_task(name="generations.tasks.poll_sweep", soft_time_limit=45, time_limit=55, **_COMMON)  # type: ignore[untyped-decorator]
+def poll_sweep() -> None:
+    """Claim and poll due jobs (beat starts one every GENERATIONS_POLL_SWEEP_SECONDS; its message expires unread
+    after two periods, so a busy poll worker never works through a backlog of sweeps)."""
+    poll_sweep_service()
+
+
 @shared_task(name="generations.tasks.dispatch_queued", soft_time_limit=60, time_limit=90, **_COMMON)  # type: ignore[untyped-decorator]
-def dispatch_queued() -> None:
-    slots.dispatch_queued()
+def dispatch_queued(provider: str = "") -> None:
+    enqueue.coalesce_clear(f"dispatch:{provider or '*'}")
+    if provider:
+        slots.dispatch_provider(provider)
+    else:
+        slots.dispatch_queued()
 
 
 @shared_task(name="generations.tasks.reconcile_jobs", soft_time_limit=240, time_limit=300, **_COMMON)  # type: ignore[untyped-decorator]

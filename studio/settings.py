@@ -302,6 +302,22 @@ GENERATIONS_QUEUE_HORIZON_SECONDS = env_float("GENERATIONS_QUEUE_HORIZON_SECONDS
 GENERATIONS_MAX_SUBMIT_ATTEMPTS = env_int("GENERATIONS_MAX_SUBMIT_ATTEMPTS", 20, min_value=1)
 GENERATIONS_CIRCUIT_THRESHOLD = env_int("GENERATIONS_CIRCUIT_THRESHOLD", 5, min_value=1)
 GENERATIONS_CIRCUIT_COOLDOWN_SECONDS = env_float("GENERATIONS_CIRCUIT_COOLDOWN_SECONDS", 60.0)
+# The poll engine (generations/services/poll.py): scheduled polls are due times a sweep claims, on its own queue
+# ("sweep"); "poll" carries the one-job fetches a webhook or the reconciler asks for, so they never wait behind a
+# sweep, a submit or a finalize. `run_local`, compose and the e2e fixtures run a poller worker on both.
+CELERY_TASK_QUEUES["sweep"] = {"routing_key": "sweep"}
+CELERY_TASK_ROUTES["generations.tasks.poll_sweep"] = {"queue": "sweep"}
+GENERATIONS_POLL_SWEEP_SECONDS = env_float("GENERATIONS_POLL_SWEEP_SECONDS", 1.0)
+CELERY_BEAT_SCHEDULE["poll-sweep"] = {
+    "task": "generations.tasks.poll_sweep",
+    "schedule": timedelta(seconds=GENERATIONS_POLL_SWEEP_SECONDS),
+    "options": {"expires": max(2.0, 2 * GENERATIONS_POLL_SWEEP_SECONDS)},
+}
+GENERATIONS_POLL_DENSE_SECONDS = env_float("GENERATIONS_POLL_DENSE_SECONDS", 1.0)
+GENERATIONS_POLL_SWEEP_BUDGET_SECONDS = env_float("GENERATIONS_POLL_SWEEP_BUDGET_SECONDS", 10.0)
+GENERATIONS_POLL_LEASE_SECONDS = env_float("GENERATIONS_POLL_LEASE_SECONDS", 60.0)
+GENERATIONS_POLL_BATCH_SIZE = env_int("GENERATIONS_POLL_BATCH_SIZE", 200, min_value=1)
+GENERATIONS_POLL_CONCURRENCY = env_int("GENERATIONS_POLL_CONCURRENCY", 16, min_value=1)
 
 # --- Providers ------------------------------------------------------------------------------------------------------
 # A provider with no API key talks to the emulators (DESIGN.md §5), so a newcomer generates with no keys at all.

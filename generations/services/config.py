@@ -84,3 +84,34 @@ def submit_give_up_seconds() -> float:
     """How long a job may keep being refused by its provider (5xx, 429, 500044, connection failures) before it fails
     and its hold is released, counted from when it was queued: a bounded wait whatever the attempt count."""
     return _float("GENERATIONS_SUBMIT_GIVE_UP_SECONDS", 600.0)
+# --- The poll engine (generations/services/poll.py) -----------------------------------------------------------------
+
+
+def poll_dense_seconds() -> float:
+    """Poll interval around a job's expected finish (never below the provider's floor)."""
+    return _float("GENERATIONS_POLL_DENSE_SECONDS", 1.0)
+
+
+def poll_sweep_seconds() -> float:
+    """How often beat starts a sweep of due polls."""
+    return _float("GENERATIONS_POLL_SWEEP_SECONDS", 1.0)
+
+
+def poll_sweep_budget_seconds() -> float:
+    """How long one sweep task keeps claiming batches while jobs are due (then the next beat tick takes over)."""
+    return _float("GENERATIONS_POLL_SWEEP_BUDGET_SECONDS", 10.0)
+
+
+def poll_lease_seconds() -> float:
+    """How far a claim moves a job's due time: longer than a batch can take (HTTP read timeout 30 s), so a job is
+    never claimed twice while its poll is in flight, and short, so a job whose worker died is due again soon."""
+    return _float("GENERATIONS_POLL_LEASE_SECONDS", 60.0)
+
+
+def poll_batch_size() -> int:
+    return _int("GENERATIONS_POLL_BATCH_SIZE", 200)
+
+
+def poll_concurrency() -> int:
+    """Threads per worker process that send status calls (the seam's httpx client pools their connections)."""
+    return _int("GENERATIONS_POLL_CONCURRENCY", 16)

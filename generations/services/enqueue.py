@@ -22,14 +22,45 @@ class Work:
     task: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     countdown: float = 0.0
+    #: Work with the same key is sent once until the task that runs it calls ``coalesce_clear`` (dispatch).
+    coalesce: str = ""
 
 
 Sink = Callable[[Work], None]
 
 
+#: How long a coalesced piece of work stays "pending" if its task never runs (a lost message): beat's own dispatch
+#: runs every 15 s, so a lost one delays nothing for long.
+COALESCE_TTL_SECONDS = 30
+
+
+def _coalesce_key(key: str) -> str:
+    return f"generations:pending:{key}"
+
+
+def coalesce_claim(key: str) -> bool:
+    """True if no work with ``key`` is pending (and mark it pending); False if one already is. Fails open."""
+    from django.core.cache import cache
+
+    try:
+        return bool(cache.add(_coalesce_key(key), 1, timeout=COALESCE_TTL_SECONDS))
+    except Exception:  # the cache is an optimisation here; sending twice is harmless
+        return True
+
+
+def coalesce_clear(key: str) -> None:
+    """Called by the task as it starts: anything that changes after this point asks for a new run."""
+    from django.core.cache import cache
+
+    with contextlib.suppress(Exception):  # an unreachable cache only means the mark expires by itself
+        cache.delete(_coalesce_key(key))
+
+
 def _celery_sink(work: Work) -> None:
     from generations import tasks
 
+    if work.coalesce and not work.countdown and not coalesce_claim(work.coalesce):
+        return
     task = getattr(tasks, work.task)
     task.apply_async(kwargs=work.kwargs, countdown=max(0.0, work.countdown) or None)
 
@@ -64,7 +95,9 @@ def submit(job_id: object) -> None:
     enqueue(Work("job_submit", {"job_id": str(job_id)}))
 
 
-def poll(job_id: object, *, seq: int, countdown: float) -> None:
+def poll(job_id: object, *, seq: int, countdown: float = 0.0) -> None:
+    """One fetch of one job now (a webhook prompt, the reconciler): the high-priority ``fetch`` queue. Scheduled
+    polls are not tasks: they are due times the sweep claims (``generations.services.poll``)."""
     enqueue(Work("job_poll", {"job_id": str(job_id), "seq": seq}, countdown))
 
 
@@ -72,6 +105,9 @@ def finalize(job_id: object, *, countdown: float = 0.0) -> None:
     enqueue(Work("job_finalize", {"job_id": str(job_id)}, countdown))
 
 
-def dispatch(*, countdown: float = 0.0) -> None:
-    """Ask for a ``dispatch_queued`` run: after every change that frees a slot or queues a job."""
-    enqueue(Work("dispatch_queued", {}, countdown))
+def dispatch(*, provider: str = "", countdown: float = 0.0) -> None:
+    """Ask for a ``dispatch_queued`` run (of one provider, or all): after every change that frees a slot or queues a
+    job. Coalesced: while one run per provider is pending, asking again sends nothing (a burst of 5,000 creates is
+    one task, not 5,000); the run clears the mark before it reads the queue, so nothing asked after it is missed."""
+    kwargs = {"provider": provider} if provider else {}
+    enqueue(Work("dispatch_queued", kwargs, countdown, coalesce=f"dispatch:{provider or '*'}"))

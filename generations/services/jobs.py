@@ -155,7 +155,7 @@ def generation_create(
                 queued_at=timezone.now(),
             )
             moderation.on_job_created(job, preview.screening)
-            enqueue.dispatch()
+            enqueue.dispatch(provider=job.provider)
     except BillingError as exc:
         raise GenerationRefused(str(exc)) from exc
     return job

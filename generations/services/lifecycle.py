@@ -65,7 +65,7 @@ def finish_job(
         # The team's outgoing webhooks (generation.succeeded/failed/moderated/canceled): the one call site.
         transaction.on_commit(lambda: _emit_finished(job.pk))
         if frees_slot:
-            enqueue.dispatch()
+            enqueue.dispatch(provider=job.provider)
     return True
 
 

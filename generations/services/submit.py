@@ -42,6 +42,7 @@ from generations.providers.registry import adapter_class, get_adapter
 from generations.services import alerts, config, enqueue
 from generations.services.attempts import recording
 from generations.services.lifecycle import finish_job
+from generations.services.poll import first_poll_delay
 from generations.services.requests import spec_for_job
 from generations.services.specs import MissingInput
 from generations.states import State, transition
@@ -123,8 +124,9 @@ def _send(job: GenerationJob, spec: JobSpec) -> None:
         _to_unknown(job, code="submit_error", message=f"{type(exc).__name__}: {exc}")
         return
     routing.record_success(job.provider)
-    delay = config.poll_base_seconds()
-    changed = transition(
+    # The first poll is a due time the sweep claims (generations.services.poll), not a task.
+    delay = first_poll_delay(job)
+    transition(
         job,
         to=State.SUBMITTED,
         from_states=[State.SUBMITTING],
@@ -136,8 +138,6 @@ def _send(job: GenerationJob, spec: JobSpec) -> None:
         error_code="",
         error_message="",
     )
-    if changed:
-        enqueue.poll(job.pk, seq=job.poll_seq, countdown=delay)
 
 
 def unknown_message(provider: str) -> str:
@@ -227,8 +227,8 @@ def _refused(job: GenerationJob, spec: JobSpec, exc: NotAccepted) -> None:
             error_code=(exc.code or type(exc).__name__)[:100],
         )
         if changed:
-            enqueue.dispatch(countdown=delay)
-            enqueue.dispatch()  # the freed slot may serve another job now
+            enqueue.dispatch(provider=job.provider, countdown=delay)
+            enqueue.dispatch(provider=job.provider)  # the freed slot may serve another job now
         return
     reason = "too many refusals" if transient else "the provider refused the request"
     message = f"{job.provider} could not start this video: {exc.message}"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule, run_state_machine_as_test
 
 from billing import ledger
-from billing.errors import HoldAlreadyResolved, InsufficientCredits, WalletFrozen
+from billing.errors import HoldAlreadyResolved, InsufficientCredits, OutstandingDebt
 from billing.models import Hold, HoldResolution, LedgerEntry, Purchase, Wallet
 from billing.purchases import fulfil_checkout, handle_event, record_charge_reversal
 from billing.reconcile import reconcile
@@ -121,7 +121,7 @@ class LedgerMachine(RuleBasedStateMachine):
         wallet = self.wallets[w]
         try:
             ledger.hold(wallet=wallet, amount=amount, key=key, user=wallet.user, team=None)  # type: ignore[arg-type]
-        except WalletFrozen:
+        except OutstandingDebt:
             assert self.debt[w] > 0
         except InsufficientCredits:
             assert self.debt[w] == 0 and self.balance[w] < amount
@@ -188,13 +188,13 @@ class LedgerMachine(RuleBasedStateMachine):
             with transaction.atomic():
                 ledger.hold(wallet=wallet, amount=amount, key=key, user=wallet.user, team=None)  # type: ignore[arg-type]
                 raise Crash
-        except (Crash, InsufficientCredits, WalletFrozen):
+        except (Crash, InsufficientCredits, OutstandingDebt):
             pass
         assert not Hold.objects.filter(key=key).exists()
         for _ in range(2):  # the retry, and a duplicate of it
             try:
                 ledger.hold(wallet=wallet, amount=amount, key=key, user=wallet.user, team=None)  # type: ignore[arg-type]
-            except (InsufficientCredits, WalletFrozen):
+            except (InsufficientCredits, OutstandingDebt):
                 return
         self.balance[w] -= amount
         self.open_holds[key] = (w, amount)

@@ -46,7 +46,10 @@ def test_quote_uses_pool_and_reports_cap(world: World) -> None:
     assert (quote.wallet_id, quote.credits, quote.cap_remaining) == (pool.pk, 95, 100)
     assert quote.blocked_reason == ""
     quote = quote_job(user=world.member, team=world.team, resolution="1080p", duration=15, audio=True)
-    assert quote.blocked_reason == "Over the monthly limit: need 360, 100 left this month."
+    # The hold's own check and message (billing.spending): the quote cannot promise what the hold would refuse.
+    assert quote.blocked_reason == (
+        "Over the monthly limit: this needs 360 credits but only 100 of your 100-credit monthly cap is left."
+    )
 
 
 def test_quote_price_equals_hold_price(world: World) -> None:

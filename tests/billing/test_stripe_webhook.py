@@ -165,7 +165,7 @@ def test_every_order_of_events_ends_at_same_balance(stripe_keys: None, order: tu
 @pytest.mark.django_db
 def test_refund_after_spending_records_debt_and_blocks_holds(stripe_keys: None) -> None:
     from billing import ledger
-    from billing.errors import WalletFrozen
+    from billing.errors import OutstandingDebt
 
     purchase = _purchase()
     client = Client()
@@ -177,7 +177,7 @@ def test_refund_after_spending_records_debt_and_blocks_holds(stripe_keys: None) 
     post_event(client, event_payload("charge.refunded", full_refund, event_id="evt_r"))
     wallet.refresh_from_db()
     assert (wallet.balance, wallet.debt) == (0, 4000)
-    with pytest.raises(WalletFrozen, match="owed"):
+    with pytest.raises(OutstandingDebt, match="owes 4000 credits"):
         ledger.hold(wallet=wallet, amount=1, key="job-2", user=wallet.user, team=None)
     # The next credit pays the debt first.
     ledger.grant(wallet=wallet, amount=5000, reason="goodwill", created_by=None)

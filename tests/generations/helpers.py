@@ -113,12 +113,27 @@ class InlineWorker:
     def drain(self, *, max_steps: int = 500, until: Callable[[], bool] | None = None) -> int:
         """Run queued work until none is left (or ``until()`` holds). Returns the number of steps run."""
         steps = 0
-        while self.queue and steps < max_steps:
+        while steps < max_steps:
             if until is not None and until():
                 break
-            self.run(self.queue.pop(0))
+            if not self.queue and not self.sweep():
+                break
+            if self.queue:
+                self.run(self.queue.pop(0))
             steps += 1
         return steps
+
+    def sweep(self) -> bool:
+        """What beat's poll sweep does, with every due time treated as passed (countdowns are ignored here too).
+        True if it polled anything."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from generations.services.poll import poll_sweep
+
+        self.log.append(Work("poll_sweep"))
+        return poll_sweep(now=timezone.now() + timedelta(days=3650), time_budget=0).polled > 0
 
     def settle(self, *jobs: GenerationJob, max_steps: int = 500) -> None:
         """Drain until every job is terminal; fail loudly if that does not happen."""

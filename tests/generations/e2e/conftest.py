@@ -120,7 +120,7 @@ class Worker:
             "-s",
             str(beat_schedule),
             "-Q",
-            "default,submit,poll,finalize",
+            "default,submit,poll,sweep,finalize",
             "-c",
             "3",
             "-l",
@@ -212,6 +212,11 @@ def e2e(
         "GENERATIONS_RECONCILE_SECONDS": "2",
         "GENERATIONS_STUCK_SECONDS": "6",
         "GENERATIONS_UNKNOWN_GRACE_SECONDS": "3",
+        # The poll engine on the same short timelines: a sweep every 0.3 s, a claim's lease outlives the 2 s HTTP
+        # timeout only a little (a SIGKILLed sweep's jobs are due again soon).
+        "GENERATIONS_POLL_SWEEP_SECONDS": "0.3",
+        "GENERATIONS_POLL_DENSE_SECONDS": "0.3",
+        "GENERATIONS_POLL_LEASE_SECONDS": "4",
         "PYTHONUNBUFFERED": "1",
     }
     for name, prefix in PREFIXES.items():
