@@ -29,6 +29,10 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set (DEBUG=1 allows a development key).")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+# Placeholders that were once shipped as defaults: a server started with one fails now, not after a leak.
+_PLACEHOLDER_SECRET_KEYS = {"change-me-in-production", "dev-only-insecure-key-do-not-use-in-production", "changeme"}
+if not DEBUG and (SECRET_KEY in _PLACEHOLDER_SECRET_KEYS or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured("SECRET_KEY is a published placeholder; set a long random value.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
@@ -364,4 +368,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}
+
+# --- Hardening (issue 13) -------------------------------------------------------------------------------------------
+# Every request's path, query and url-encoded form: NUL bytes and overlong values answer 400 (studio/middleware.py).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "studio.middleware.BadInputMiddleware"
+)
+INPUT_MAX_VALUE_CHARS = env_int("INPUT_MAX_VALUE_CHARS", 4096, min_value=256)
+# Stripe webhook: bodies over the cap are refused unread; unverified deliveries leave only a capped excerpt row,
+# at most STRIPE_REJECTED_KEEP of them; retention of the delivery log (billing.tasks.prune_stripe_events, daily).
+STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024, min_value=1024)
+STRIPE_REJECTED_KEEP = env_int("STRIPE_REJECTED_KEEP", 200, min_value=1)
+STRIPE_REJECTED_RETENTION_DAYS = env_int("STRIPE_REJECTED_RETENTION_DAYS", 7, min_value=1)
+STRIPE_EVENT_RETENTION_DAYS = env_int("STRIPE_EVENT_RETENTION_DAYS", 400, min_value=1)
+CELERY_BEAT_SCHEDULE["prune-stripe-events"] = {
+    "task": "billing.tasks.prune_stripe_events",
+    "schedule": crontab(hour=3, minute=41),
 }
