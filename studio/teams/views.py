@@ -129,11 +129,12 @@ def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk, Perm.MANAGE_TEAM)
     if request.method == "POST":
         try:
-            services.team_delete(team=team)
+            outcome = services.team_delete(team=team)
         except services.TeamError as exc:
             messages.error(request, str(exc))
             return redirect("teams:detail", pk=team.pk)
-        messages.success(request, f"Team {team.name} was deleted.")
+        kept = " Its billing history is kept for the records." if outcome == "archived" else ""
+        messages.success(request, f"Team {team.name} was deleted.{kept}")
         return redirect("dashboard")
     return render(request, "teams/delete.html", {"team": team})
 
@@ -166,6 +167,9 @@ def invitation_create(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.TeamError as exc:
             form.add_error(None, str(exc))
+            if isinstance(exc, services.InvitationRateLimited):
+                context = {"team": membership.team, "form": form}
+                return render(request, "teams/invite.html", context, status=429)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}. The link expires in 7 days.")
             return redirect("teams:detail", pk=pk)
