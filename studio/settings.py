@@ -386,3 +386,35 @@ CELERY_BEAT_SCHEDULE["prune-stripe-events"] = {
     "task": "billing.tasks.prune_stripe_events",
     "schedule": crontab(hour=3, minute=41),
 }
+# HTTPS and headers. On by default in production (DEBUG off and an https PUBLIC_BASE_URL), each overridable by env;
+# `manage.py check --deploy --fail-level WARNING` reports 0 issues with production values (tests/hardening).
+_https_deploy = not DEBUG and PUBLIC_BASE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https_deploy)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapers talk plain HTTP inside
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _https_deploy else 0, min_value=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Content-Security-Policy (django-csp). No inline scripts anywhere: scripts are files under static/js/ (README,
+# "No inline scripts"). Styles may be inline (htmx injects its indicator style). Media may come from S3.
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+_media_origins = env_list("CSP_MEDIA_ORIGINS", [])
+if AWS_STORAGE_BUCKET_NAME and not _media_origins:
+    _endpoint = urlsplit(env_str("AWS_S3_ENDPOINT_URL"))
+    _media_origins = [f"{_endpoint.scheme}://{_endpoint.netloc}"] if _endpoint.netloc else ["https://*.amazonaws.com"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_media_origins],
+        "media-src": ["'self'", "blob:", *_media_origins],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
