@@ -54,3 +54,28 @@ class BadInputMiddleware:
         if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
             return bad_query(request.POST, limit=limit)
         return ""
+
+
+class FriendlyErrorPagesMiddleware:
+    """With DEBUG on (``make run``), Django answers a 404 with its technical page, which lists every URL pattern.
+    Only staff get that page; everyone else gets the friendly ``404.html``, as in production (issue 13 finding 14).
+    403s already use ``403.html`` in every mode. Innermost, so it sees the resolver's 404 as a response."""
+
+    # Django's technical pages (404 and 500) carry this tag; our templates do not.
+    _TECHNICAL_MARKER = b'<meta name="robots" content="NONE,NOARCHIVE">'
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not settings.DEBUG or response.status_code != 404 or getattr(response, "streaming", False):
+            return response
+        if self._TECHNICAL_MARKER not in response.content:
+            return response
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            return response
+        from django.shortcuts import render
+
+        return render(request, "404.html", status=404)

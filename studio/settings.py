@@ -7,6 +7,7 @@ AWS_STORAGE_BUCKET_NAME, PUBLIC_BASE_URL and the provider/Stripe keys (see READM
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +26,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)  # local state (SQLite, media, broker
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY and env_str("STUDIO_PROCESS") == "emulators":
+    SECRET_KEY = secrets.token_urlsafe(50)  # the emulator process signs nothing; a throwaway key is enough (manage.py)
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set (DEBUG=1 allows a development key).")
@@ -375,6 +378,7 @@ LOGGING = {
 MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "studio.middleware.BadInputMiddleware"
 )
+MIDDLEWARE.append("studio.middleware.FriendlyErrorPagesMiddleware")  # the debug 404 page is for staff only
 INPUT_MAX_VALUE_CHARS = env_int("INPUT_MAX_VALUE_CHARS", 4096, min_value=256)
 # Stripe webhook: bodies over the cap are refused unread; unverified deliveries leave only a capped excerpt row,
 # at most STRIPE_REJECTED_KEEP of them; retention of the delivery log (billing.tasks.prune_stripe_events, daily).
