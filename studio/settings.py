@@ -422,3 +422,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+# Upload work bounds (studio/assets/budget.py): pixels decoded per request and per user per window, concurrent
+# decodes per process and how long a decode waits for a slot before the file is refused as busy (429).
+ASSET_PIXEL_BUDGET_PER_REQUEST = env_int("ASSET_PIXEL_BUDGET_PER_REQUEST", 250_000_000, min_value=1)
+ASSET_PIXEL_BUDGET_PER_USER = env_int("ASSET_PIXEL_BUDGET_PER_USER", 1_000_000_000, min_value=1)
+ASSET_PIXEL_BUDGET_WINDOW_SECONDS = env_int("ASSET_PIXEL_BUDGET_WINDOW_SECONDS", 600, min_value=60)
+ASSET_DECODE_CONCURRENCY = env_int("ASSET_DECODE_CONCURRENCY", 2, min_value=1)
+ASSET_DECODE_WAIT_SECONDS = env_float("ASSET_DECODE_WAIT_SECONDS", 15.0)
