@@ -429,3 +429,8 @@ ASSET_PIXEL_BUDGET_PER_USER = env_int("ASSET_PIXEL_BUDGET_PER_USER", 1_000_000_0
 ASSET_PIXEL_BUDGET_WINDOW_SECONDS = env_int("ASSET_PIXEL_BUDGET_WINDOW_SECONDS", 600, min_value=60)
 ASSET_DECODE_CONCURRENCY = env_int("ASSET_DECODE_CONCURRENCY", 2, min_value=1)
 ASSET_DECODE_WAIT_SECONDS = env_float("ASSET_DECODE_WAIT_SECONDS", 15.0)
+# Two-factor authentication (allauth.mfa): TOTP apps and recovery codes; teams may require it (studio/accounts/mfa.py).
+INSTALLED_APPS.append("allauth.mfa")
+MIDDLEWARE.append("studio.accounts.mfa.TeamMfaMiddleware")
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Studio")

@@ -33,6 +33,8 @@ from studio.teams.access import assignable_roles, check_member_change
 from studio.teams.models import INVITATION_LIFETIME, Invitation, Membership, Role, Team
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from studio.accounts.models import User
 
 INVITATION_SALT = "studio.teams.invitation"
@@ -180,6 +182,31 @@ def team_delete(*, team: Team) -> str:
     User.objects.filter(active_team=team).update(active_team=None)
     team.memberships.all().delete()
     return "archived"
+
+
+@transaction.atomic
+def team_require_mfa_set(*, team: Team, required: bool, actor: User, request: HttpRequest | None = None) -> Team:
+    """Turn the team's MFA requirement on or off (owners only: the view asks the access module). Turning it on
+    needs the owner to have MFA already, so the setting never locks its own author out."""
+    from studio.accounts.mfa import user_has_mfa
+    from studio.audit.models import AuditAction
+    from studio.audit.services import audit_record
+
+    if required and not user_has_mfa(actor):
+        raise TeamError("Set up two-factor authentication for your own account first, then require it for the team.")
+    if team.require_mfa == required:
+        return team
+    team.require_mfa = required
+    team.save(update_fields=["require_mfa"])
+    audit_record(
+        action=AuditAction.TEAM_POLICY_CHANGED,
+        actor=actor,
+        team=team,
+        target=team,
+        request=request,
+        data={"require_mfa": required},
+    )
+    return team
 
 
 # --- Memberships --------------------------------------------------------------------------------------------------

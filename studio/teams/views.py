@@ -125,6 +125,22 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def team_require_mfa(request: HttpRequest, pk: int) -> HttpResponse:
+    """Owners turn the team's two-factor requirement on or off (from the team's edit page)."""
+    team = access.get_team_for_user(request.user, pk, Perm.MANAGE_TEAM)  # owners only (ROLE_PERMISSIONS)
+    required = request.POST.get("require_mfa") == "on"
+    try:
+        services.team_require_mfa_set(team=team, required=required, actor=_user(request), request=request)
+    except services.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        state = "now required" if required else "no longer required"
+        messages.success(request, f"Two-factor authentication is {state} for members of {team.name}.")
+    return redirect("teams:edit", pk=team.pk)
+
+
+@login_required
 def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk, Perm.MANAGE_TEAM)
     if request.method == "POST":
