@@ -28,7 +28,7 @@ def user_has_mfa(user: Any) -> bool:
 
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
+    return bool(Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists())
 
 
 def mfa_required_team(request: HttpRequest) -> Any:
