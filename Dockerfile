@@ -30,4 +30,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\",\"8000\")}/healthz', timeout=4)"
 # web (default). Worker: `celery -A studio worker -Q default,submit,finalize -l INFO`; poller (the poll engine):
 # `celery -A studio worker -Q poll,sweep -c 2 -n poller@%h -l INFO`; beat: `celery -A studio beat`.
-CMD ["sh", "-c", "gunicorn studio.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]
+# Threaded workers: image decoding is bounded per process (ASSET_DECODE_CONCURRENCY), so other threads keep answering
+# (/healthz included) while uploads are processed (issue 13 finding 1).
+CMD ["sh", "-c", "gunicorn studio.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-3} --worker-class gthread --threads ${WEB_THREADS:-4} --access-logfile -"]

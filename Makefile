@@ -44,8 +44,9 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	CHAOS_TRIALS=$${CHAOS_TRIALS:-100} $(BIN)/python -m pytest tests/generations/e2e/test_crash_safety.py $(PYTEST_ARGS)
 
+EMULATOR_PORT ?= 8765
 emulators: $(STAMP)
-	$(BIN)/python manage.py emulate_providers --host 127.0.0.1 --port 8765
+	$(BIN)/python manage.py emulate_providers --host 127.0.0.1 --port $(EMULATOR_PORT)
 
 migrate: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py migrate

@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -226,23 +228,37 @@ def handle_event(event: dict[str, Any]) -> bool:
     return True
 
 
+REJECTED_BODY_EXCERPT_CHARS = 1024  # what a rejected delivery keeps of its body: enough to see what it was
+
+
+def _stored_text(raw: bytes, limit: int | None = None) -> str:
+    """The body as text PostgreSQL can store (no NUL), optionally cut to ``limit`` characters."""
+    text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return text if limit is None else text[:limit]
+
+
 def stripe_delivery_receive(*, body: bytes, headers: dict[str, str]) -> str:
-    """Store one webhook delivery exactly as received, verify its signature on the raw body, and apply it.
+    """Verify one webhook delivery's signature on the raw body, then store and apply it.
 
     Returns the delivery's final ``EventStatus``: INVALID (not signed by Stripe: nothing else changed), FAILED
     (processing raised and was rolled back; Stripe will retry), PROCESSED or IGNORED (a type we do not handle).
-    Every delivery keeps its row, valid or not (Zulip's stored Stripe events).
+    Verified deliveries keep their row in full (Zulip's stored Stripe events). An unverified one is only a capped
+    record (issue 13 finding 5): a body excerpt of ``REJECTED_BODY_EXCERPT_CHARS``, and at most
+    ``STRIPE_REJECTED_KEEP`` such rows (the oldest go first), so anonymous posts cannot fill the database.
     """
-    delivery = StripeEvent.objects.create(headers=headers, body=body.decode("utf-8", errors="replace"))
-    deliveries = StripeEvent.objects.filter(pk=delivery.pk)
     try:
         event = stripe_gateway.verify_webhook(payload=body, signature_header=headers.get("Stripe-Signature"))
     except stripe_gateway.InvalidWebhook as exc:
-        deliveries.update(status=EventStatus.INVALID, error=str(exc)[:2000])
+        stripe_rejected_record(body=body, headers=headers, error=str(exc))
         return EventStatus.INVALID
-    deliveries.update(
-        signature_valid=True, event_id=str(event.get("id", ""))[:255], event_type=str(event.get("type", ""))[:100]
+    delivery = StripeEvent.objects.create(
+        headers=headers,
+        body=_stored_text(body),
+        signature_valid=True,
+        event_id=str(event.get("id", ""))[:255],
+        event_type=str(event.get("type", ""))[:100],
     )
+    deliveries = StripeEvent.objects.filter(pk=delivery.pk)
     try:
         with transaction.atomic():
             handled = handle_event(event)
@@ -255,3 +271,35 @@ def stripe_delivery_receive(*, body: bytes, headers: dict[str, str]) -> str:
     status = EventStatus.PROCESSED if handled else EventStatus.IGNORED
     deliveries.update(status=status, processed_at=timezone.now())
     return status
+
+
+@transaction.atomic
+def stripe_rejected_record(*, body: bytes, headers: dict[str, str], error: str) -> None:
+    """Keep a short record of a delivery that failed verification, within the cap on such rows."""
+    StripeEvent.objects.create(
+        headers={k: v[:500] for k, v in headers.items()},
+        body=_stored_text(body, REJECTED_BODY_EXCERPT_CHARS),
+        status=EventStatus.INVALID,
+        error=_stored_text(error.encode(), 2000),
+    )
+    keep = int(settings.STRIPE_REJECTED_KEEP)
+    rejected = StripeEvent.objects.filter(status=EventStatus.INVALID).order_by("-received_at", "-pk")
+    stale = list(rejected.values_list("pk", flat=True)[keep : keep + 1000])
+    if stale:
+        StripeEvent.objects.filter(pk__in=stale).delete()
+
+
+def stripe_events_prune(*, now: datetime | None = None) -> dict[str, int]:
+    """Retention (beat, daily): rejected deliveries go after ``STRIPE_REJECTED_RETENTION_DAYS``, processed and
+    ignored ones after ``STRIPE_EVENT_RETENTION_DAYS``. FAILED deliveries stay until staff look at them: they are
+    the ones Stripe is still retrying. The ledger never depends on these rows (its own keys make grants exactly
+    once), so pruning them cannot double or lose money."""
+    now = now or timezone.now()
+    rejected, _ = StripeEvent.objects.filter(
+        status=EventStatus.INVALID, received_at__lt=now - timedelta(days=settings.STRIPE_REJECTED_RETENTION_DAYS)
+    ).delete()
+    done, _ = StripeEvent.objects.filter(
+        status__in=[EventStatus.PROCESSED, EventStatus.IGNORED],
+        received_at__lt=now - timedelta(days=settings.STRIPE_EVENT_RETENTION_DAYS),
+    ).delete()
+    return {"rejected": rejected, "processed": done}

@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from billing.purchases import stripe_events_prune
 from billing.reconcile import reconcile
 
 logger = logging.getLogger(__name__)
@@ -20,3 +21,9 @@ def reconcile_ledger() -> dict[str, object]:
     else:
         logger.error(report.summary())
     return {"ok": report.ok, "problems": report.problems}
+
+
+@shared_task(name="billing.tasks.prune_stripe_events")  # type: ignore[untyped-decorator]
+def prune_stripe_events() -> dict[str, int]:
+    """Daily (beat): the Stripe delivery log's retention period."""
+    return stripe_events_prune()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -162,14 +164,23 @@ def buy_page(request: HttpRequest, team_id: int | None = None) -> HttpResponseBa
 @login_required
 def buy_success(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")
+    if not _SESSION_ID.fullmatch(session_id):
+        return HttpResponse("session_id must be a Stripe Checkout Session id.", status=400, content_type="text/plain")
     purchase = Purchase.objects.select_related("wallet").filter(session_id=session_id).first()
     if purchase is None or not may_see_wallet(_user(request), purchase.wallet):
         raise Http404("No such purchase.")
+    if not stripe_gateway.is_configured():
+        messages.error(request, "Purchasing is not configured on this server, so the payment cannot be confirmed.")
+        return render(request, "billing/buy_success.html", {"purchase": purchase}, status=400)
     try:
         purchase = fulfil_checkout(session_id=session_id) or purchase
     except stripe_gateway.GatewayError as exc:
         messages.warning(request, f"We could not confirm the payment yet ({exc}); credits arrive when Stripe tells us.")
     return render(request, "billing/buy_success.html", {"purchase": purchase})
+
+
+# Stripe's ids are short ASCII tokens (cs_test_a1B2…); anything else cannot be one of our sessions.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
 
 
 @login_required
@@ -223,10 +234,22 @@ _STORED_HEADERS = ("Stripe-Signature", "Content-Type", "User-Agent", "Content-Le
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
-    """Store the delivery, verify its signature on the raw body, then process it. 400 for anything not signed by
-    Stripe (and nothing else changes); 500 when processing failed (Stripe retries); 200 otherwise."""
+    """Verify the delivery's signature on the raw body, then store and process it. 413 for a body over
+    STRIPE_WEBHOOK_MAX_BYTES; 400 for anything not signed by Stripe (only a capped record of it is kept); 500 when
+    processing failed (Stripe retries); 200 otherwise."""
+    limit = settings.STRIPE_WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return HttpResponse("Invalid Content-Length", status=400, content_type="text/plain")
+    # Refused before the body is read: a Stripe event is a few kilobytes, never STRIPE_WEBHOOK_MAX_BYTES.
+    if declared > limit:
+        return HttpResponse(f"Body larger than {limit} bytes", status=413, content_type="text/plain")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return HttpResponse(f"Body larger than {limit} bytes", status=413, content_type="text/plain")
     headers = {h: request.headers[h] for h in _STORED_HEADERS if h in request.headers}
-    status = stripe_delivery_receive(body=request.body, headers=headers)
+    status = stripe_delivery_receive(body=body, headers=headers)
     if status == EventStatus.INVALID:
         return HttpResponse("Invalid signature", status=400, content_type="text/plain")
     if status == EventStatus.FAILED:

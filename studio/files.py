@@ -76,11 +76,14 @@ def read_signed_token(token: str) -> tuple[str, str]:
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Every real offset has fewer digits; more is malformed (5,000 nines once reached int() and answered 500).
+_RANGE_MAX_DIGITS = 18
 _CHUNK = 64 * 1024
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """The one byte range of a ``Range: bytes=a-b`` header as (first, last), or None when it cannot be served.
+    """The one byte range of a ``Range: bytes=a-b`` header as (first, last), or None when it cannot be served;
+    ValueError when the header is malformed beyond any real file (answered 400).
 
     Browsers seek in a video (and Safari plays MP4 at all) only with range requests; multi-range requests are rare
     enough to answer with the whole file.
@@ -89,6 +92,8 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     if not match or size == 0:
         return None
     first_text, last_text = match.groups()
+    if max(len(first_text), len(last_text)) > _RANGE_MAX_DIGITS:
+        raise ValueError(f"Range offsets have at most {_RANGE_MAX_DIGITS} digits.")
     if first_text == "":
         if last_text == "":
             return None
@@ -122,7 +127,10 @@ def serve_signed_file(request: HttpRequest, token: str, filename: str = "") -> H
     size = default_storage.size(name)
     requested = request.headers.get("Range", "")
     if requested:
-        byte_range = _parse_range(requested, size)
+        try:
+            byte_range = _parse_range(requested, size)
+        except ValueError as exc:
+            return HttpResponse(f"Malformed Range header: {exc}", status=400, content_type="text/plain")
         if byte_range is None:
             refused = HttpResponse(status=416)
             refused["Content-Range"] = f"bytes */{size}"

@@ -7,8 +7,10 @@ AWS_STORAGE_BUCKET_NAME, PUBLIC_BASE_URL and the provider/Stripe keys (see READM
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 from celery.schedules import crontab
@@ -24,10 +26,16 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)  # local state (SQLite, media, broker
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY and env_str("STUDIO_PROCESS") == "emulators":
+    SECRET_KEY = secrets.token_urlsafe(50)  # the emulator process signs nothing; a throwaway key is enough (manage.py)
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set (DEBUG=1 allows a development key).")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+# Placeholders that were once shipped as defaults: a server started with one fails now, not after a leak.
+_PLACEHOLDER_SECRET_KEYS = {"change-me-in-production", "dev-only-insecure-key-do-not-use-in-production", "changeme"}
+if not DEBUG and (SECRET_KEY in _PLACEHOLDER_SECRET_KEYS or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured("SECRET_KEY is a published placeholder; set a long random value.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
@@ -437,3 +445,65 @@ LIBRARY_ZIP_STREAM_MAX_BYTES = env_int("LIBRARY_ZIP_STREAM_MAX_BYTES", 500 * 102
 # A job whose provider keeps refusing (5xx, 429, 500044, connection failures) gives up after this many seconds in
 # the queue and its hold is released, whatever the attempt count (generations/services/config.py).
 GENERATIONS_SUBMIT_GIVE_UP_SECONDS = env_float("GENERATIONS_SUBMIT_GIVE_UP_SECONDS", 600.0)
+
+# --- Hardening (issue 13) -------------------------------------------------------------------------------------------
+# Every request's path, query and url-encoded form: NUL bytes and overlong values answer 400 (studio/middleware.py).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "studio.middleware.BadInputMiddleware"
+)
+MIDDLEWARE.append("studio.middleware.FriendlyErrorPagesMiddleware")  # the debug 404 page is for staff only
+INPUT_MAX_VALUE_CHARS = env_int("INPUT_MAX_VALUE_CHARS", 4096, min_value=256)
+# Stripe webhook: bodies over the cap are refused unread; unverified deliveries leave only a capped excerpt row,
+# at most STRIPE_REJECTED_KEEP of them; retention of the delivery log (billing.tasks.prune_stripe_events, daily).
+STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024, min_value=1024)
+STRIPE_REJECTED_KEEP = env_int("STRIPE_REJECTED_KEEP", 200, min_value=1)
+STRIPE_REJECTED_RETENTION_DAYS = env_int("STRIPE_REJECTED_RETENTION_DAYS", 7, min_value=1)
+STRIPE_EVENT_RETENTION_DAYS = env_int("STRIPE_EVENT_RETENTION_DAYS", 400, min_value=1)
+CELERY_BEAT_SCHEDULE["prune-stripe-events"] = {
+    "task": "billing.tasks.prune_stripe_events",
+    "schedule": crontab(hour=3, minute=41),
+}
+# HTTPS and headers. On by default in production (DEBUG off and an https PUBLIC_BASE_URL), each overridable by env;
+# `manage.py check --deploy --fail-level WARNING` reports 0 issues with production values (tests/hardening).
+_https_deploy = not DEBUG and PUBLIC_BASE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https_deploy)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapers talk plain HTTP inside
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _https_deploy else 0, min_value=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Content-Security-Policy (django-csp). No inline scripts anywhere: scripts are files under static/js/ (README,
+# "No inline scripts"). Styles may be inline (htmx injects its indicator style). Media may come from S3.
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+_media_origins = env_list("CSP_MEDIA_ORIGINS", [])
+if AWS_STORAGE_BUCKET_NAME and not _media_origins:
+    _endpoint = urlsplit(env_str("AWS_S3_ENDPOINT_URL"))
+    _media_origins = [f"{_endpoint.scheme}://{_endpoint.netloc}"] if _endpoint.netloc else ["https://*.amazonaws.com"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_media_origins],
+        "media-src": ["'self'", "blob:", *_media_origins],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Upload work bounds (studio/assets/budget.py): pixels decoded per request and per user per window, concurrent
+# decodes per process and how long a decode waits for a slot before the file is refused as busy (429).
+ASSET_PIXEL_BUDGET_PER_REQUEST = env_int("ASSET_PIXEL_BUDGET_PER_REQUEST", 250_000_000, min_value=1)
+ASSET_PIXEL_BUDGET_PER_USER = env_int("ASSET_PIXEL_BUDGET_PER_USER", 1_000_000_000, min_value=1)
+ASSET_PIXEL_BUDGET_WINDOW_SECONDS = env_int("ASSET_PIXEL_BUDGET_WINDOW_SECONDS", 600, min_value=60)
+ASSET_DECODE_CONCURRENCY = env_int("ASSET_DECODE_CONCURRENCY", 2, min_value=1)
+ASSET_DECODE_WAIT_SECONDS = env_float("ASSET_DECODE_WAIT_SECONDS", 15.0)
+# Two-factor authentication (allauth.mfa): TOTP apps and recovery codes; teams may require it (studio/accounts/mfa.py).
+INSTALLED_APPS.append("allauth.mfa")
+MIDDLEWARE.append("studio.accounts.mfa.TeamMfaMiddleware")
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Studio")

@@ -107,6 +107,7 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "teams:switch": lambda w: {"pk": w.team.pk},
     "teams:edit": lambda w: {"pk": w.team.pk},
     "teams:delete": lambda w: {"pk": w.team.pk},
+    "teams:require-mfa": lambda w: {"pk": w.team.pk},  # owners only (issue 13, MFA)
     "teams:leave": lambda w: {"pk": w.team.pk},
     "teams:invite": lambda w: {"pk": w.team.pk},
     "teams:revoke-invitation": _invitation,

@@ -397,12 +397,13 @@ def download(url: str, fileobj: IO[bytes], *, max_bytes: int, provider: str = ""
     try:
         for _ in range(MAX_REDIRECTS + 1):
             # Loopback is allowed only for an emulated provider's own emulator origin (issue 13, finding 6).
-            ssrf.check_url(url, allowed_hosts=_download_allowed_hosts(url, provider))
+            addresses = ssrf.check_url(url, allowed_hosts=_download_allowed_hosts(url, provider))
             try:
-                with _client().stream("GET", url, timeout=configured_timeout()) as response:
+                response = _client().send(_pinned_request(url, addresses), stream=True, follow_redirects=False)
+                with contextlib.closing(response):
                     status = response.status_code
                     if response.is_redirect and "location" in response.headers:
-                        url = str(response.url.join(response.headers["location"]))
+                        url = str(httpx.URL(url).join(response.headers["location"]))  # the name, not the pinned IP
                         continue
                     if status >= 400:
                         cls = TransientError if status >= 500 or status in (408, 429) else PermanentError
@@ -433,6 +434,26 @@ def _download_allowed_hosts(url: str, provider: str) -> list[str]:
     from generations.providers.registry import download_allowed_hosts  # the registry imports the adapters, and they us
 
     return download_allowed_hosts(url, provider)
+
+
+def _pinned_request(url: str, addresses: list[str]) -> httpx.Request:
+    """A GET for ``url`` that connects to the first checked address instead of resolving the name again (closing
+    the DNS-rebinding window, issue 13 finding 7). The Host header and the TLS server name (SNI, and with it the
+    certificate check) stay the URL's own host. No addresses (an allowed host) means connect by name."""
+    original = httpx.URL(url)
+    timeout = configured_timeout()
+    if not addresses:
+        return _client().build_request("GET", original, timeout=timeout)
+    host_header = original.host if original.port is None else f"{original.host}:{original.port}"
+    if ":" in original.host:  # an IPv6 literal keeps its brackets in the Host header
+        host_header = f"[{original.host}]" if original.port is None else f"[{original.host}]:{original.port}"
+    return _client().build_request(
+        "GET",
+        original.copy_with(host=addresses[0]),
+        headers={"Host": host_header},
+        timeout=timeout,
+        extensions={"sni_hostname": original.host},
+    )
 
 
 def _copy_capped(response: httpx.Response, fileobj: IO[bytes], *, max_bytes: int, provider: str) -> int:

@@ -3,10 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.urls import reverse
 
 from studio.accounts.services import user_setup
+from studio.clientip import client_ip
 
 # Set by studio.teams.views.invitation_accept when an anonymous visitor opens an invitation link.
 PENDING_INVITATION_SESSION_KEY = "pending_invitation_token"
@@ -27,3 +29,11 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
         if isinstance(token, str) and token:
             return reverse("teams:accept-invitation", kwargs={"token": token})
         return str(super().get_login_redirect_url(request))
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The client's address through TRUSTED_PROXY_COUNT proxies (studio/clientip.py), so allauth's per-IP rate
+        limits key on the visitor, not on the proxy everyone shares (issue 13 finding 4)."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine the client's IP address.")
+        return ip

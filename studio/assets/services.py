@@ -24,8 +24,9 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from generations.validation import RefNameError, validate_ref_name
+from studio.assets.budget import BudgetExceeded, PixelBudget, decode_slot
 from studio.assets.models import Asset, AssetTag, ReferenceType
-from studio.assets.validation import ImageRejected, inspect_image, size_limit_message
+from studio.assets.validation import ImageRejected, decode_image, peek_image, size_limit_message
 
 if TYPE_CHECKING:
     from studio.accounts.models import User
@@ -56,6 +57,7 @@ class UploadOutcome:
     status: UploadStatus
     asset: Asset | None = None
     message: str = ""
+    http_status: int = 0  # 413/429 when a pixel budget or the decoder's bound refused the file
 
 
 def display_filename(raw: str | None) -> str:
@@ -135,6 +137,7 @@ def asset_upload(
     default_type: str = ReferenceType.SUBJECT,
     project: Project | None = None,
     tags: Sequence[str] = (),
+    budget: PixelBudget | None = None,
 ) -> UploadOutcome:
     """Validate, clean and store one uploaded image as a team asset (see the module invariants).
 
@@ -145,13 +148,22 @@ def asset_upload(
         _check_project(team, project)
         if default_type not in ReferenceType.values:
             raise AssetError("The default type must be subject or background.")
-        clean = inspect_image(uploaded_file, filename=shown, size=getattr(uploaded_file, "size", None))
+        # Cheap checks first (hash, format, the header's dimensions), then the duplicate check, then the budget:
+        # only a new image within budget is decoded, and only inside a decode slot (issue 13 finding 1).
+        header = peek_image(uploaded_file, filename=shown, size=getattr(uploaded_file, "size", None))
+        existing = Asset.objects.filter(team=team, sha256=header.sha256).first()
+        if existing is not None:
+            return _reused(shown, existing)
+        if budget is not None:
+            budget.claim(pixels=header.pixels, filename=shown)
+        with decode_slot(filename=shown):
+            clean = decode_image(uploaded_file, filename=shown, header=header)
     except (ImageRejected, AssetError) as exc:
         return UploadOutcome(filename=shown, status=UploadStatus.REJECTED, message=str(exc))
-
-    existing = Asset.objects.filter(team=team, sha256=clean.sha256).first()
-    if existing is not None:
-        return _reused(shown, existing)
+    except BudgetExceeded as exc:
+        return UploadOutcome(
+            filename=shown, status=UploadStatus.REJECTED, message=str(exc), http_status=exc.http_status
+        )
 
     stem = os.path.splitext(shown)[0]
     try:

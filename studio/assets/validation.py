@@ -11,13 +11,18 @@ Order matters for safety:
    limits are checked *before* any pixel is decoded, so a tiny file declaring 50,000 × 50,000 px is refused without
    allocating anything. Pillow's own decompression-bomb guard is kept on, and its warning is turned into an error;
 4. only then are the pixels decoded and re-encoded.
+
+Steps 1-3 are ``peek_image`` (cheap: no pixel is decoded) and step 4 is ``decode_image``, so the upload service can
+check for a duplicate and claim a pixel budget in between (issue 13 finding 1, ``studio/assets/budget.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -138,8 +143,23 @@ def _thumbnail(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def inspect_image(file: IO[bytes], *, filename: str, size: int | None = None) -> CleanImage:
-    """Check ``file`` against every image rule and return it cleaned; raise ``ImageRejected`` otherwise."""
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the cheap checks learned without decoding a pixel: the upload's hash, format and declared size."""
+
+    sha256: str
+    format: str
+    width: int
+    height: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def peek_image(file: IO[bytes], *, filename: str, size: int | None = None) -> ImageHeader:
+    """The cheap checks (steps 1-3: size, magic bytes, the header's dimensions), with no pixel decoded. Raises
+    ``ImageRejected``. Callers check duplicates and pixel budgets on the result before ``decode_image``."""
     limit = max_bytes()
     if size is None:
         file.seek(0, io.SEEK_END)
@@ -157,10 +177,19 @@ def inspect_image(file: IO[bytes], *, filename: str, size: int | None = None) ->
             f"{filename}: {_describe_unknown(head)}. Only JPEG, PNG and WEBP images are accepted "
             "(the file's contents are checked, not its name)."
         )
+    with _opened(file, filename, sniffed, close=False) as image:
+        _check_dimensions(filename, *image.size)
+        return ImageHeader(sha256=sha256, format=sniffed, width=image.width, height=image.height)
 
+
+@contextlib.contextmanager
+def _opened(file: IO[bytes], filename: str, sniffed: str, *, close: bool = True) -> Iterator[Image.Image]:
+    """Pillow's lazy open (header only), restricted to our formats, with the bomb warning made an error. Closing the
+    image closes the file too, so the header-only peek leaves it open for the decode."""
+    file.seek(0)
     with warnings.catch_warnings():
         # Past Image.MAX_IMAGE_PIXELS Pillow only warns; make that an error too. Our own, lower limits are checked
-        # from the header just below, before decoding.
+        # from the header, before decoding.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(file, formats=list(ALLOWED_FORMATS))
@@ -173,9 +202,24 @@ def inspect_image(file: IO[bytes], *, filename: str, size: int | None = None) ->
             raise ImageRejected(
                 f"{filename}: looks like a {sniffed} but could not be read; the file may be damaged."
             ) from None
-        # Cameras write multi-picture JPEGs, which Pillow names MPO; the first picture is a plain JPEG.
-        if image.format != sniffed and not (sniffed == "JPEG" and image.format == "MPO"):
-            raise ImageRejected(f"{filename}: the file's contents are inconsistent; upload a plain {sniffed} image.")
+        try:
+            # Cameras write multi-picture JPEGs, which Pillow names MPO; the first picture is a plain JPEG.
+            if image.format != sniffed and not (sniffed == "JPEG" and image.format == "MPO"):
+                raise ImageRejected(
+                    f"{filename}: the file's contents are inconsistent; upload a plain {sniffed} image."
+                )
+            yield image
+        finally:
+            if close:
+                image.close()
+
+
+def decode_image(file: IO[bytes], *, filename: str, header: ImageHeader) -> CleanImage:
+    """Step 4: decode the pixels (known to be within the limits) and re-encode them. The expensive part: callers
+    run it inside ``studio.assets.budget.decode_slot``."""
+    limit = max_bytes()
+    sniffed = header.format
+    with _opened(file, filename, sniffed) as image:
         _check_dimensions(filename, *image.size)
         try:
             image.load()  # decode now: the pixels are known to be within the limits
@@ -190,8 +234,6 @@ def inspect_image(file: IO[bytes], *, filename: str, size: int | None = None) ->
             raise ImageRejected(
                 f"{filename}: looks like a {sniffed} but could not be decoded; the file may be damaged or truncated."
             ) from None
-        finally:
-            image.close()
     if len(content) >= limit:
         raise ImageRejected(f"{filename}: once cleaned, the image is over {_mb(limit)}; upload a smaller image.")
     return CleanImage(
@@ -200,5 +242,11 @@ def inspect_image(file: IO[bytes], *, filename: str, size: int | None = None) ->
         height=upright.height,
         content=content,
         thumbnail=thumbnail,
-        sha256=sha256,
+        sha256=header.sha256,
     )
+
+
+def inspect_image(file: IO[bytes], *, filename: str, size: int | None = None) -> CleanImage:
+    """Check ``file`` against every image rule and return it cleaned; raise ``ImageRejected`` otherwise."""
+    header = peek_image(file, filename=filename, size=size)
+    return decode_image(file, filename=filename, header=header)

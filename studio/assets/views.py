@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from studio.accounts.models import User
 from studio.assets import selectors, services
+from studio.assets.budget import PixelBudget
 from studio.assets.forms import AssetEditForm, UploadForm
 from studio.assets.models import Asset
 from studio.assets.services import UploadOutcome, UploadStatus
@@ -111,6 +112,7 @@ def asset_upload(request: HttpRequest) -> HttpResponse:
         return render(request, "assets/upload.html", context, status=400)
 
     max_files: int = settings.ASSET_MAX_FILES_PER_UPLOAD
+    budget = PixelBudget(user_id=_user(request).pk)
     for index, uploaded in enumerate(files):
         if index >= max_files:
             outcomes.append(
@@ -129,6 +131,7 @@ def asset_upload(request: HttpRequest) -> HttpResponse:
                 default_type=form.cleaned_data["default_type"],
                 project=form.cleaned_data["project"],
                 tags=form.cleaned_data["tags"],
+                budget=budget,
             )
         )
     context.update(
@@ -141,7 +144,11 @@ def asset_upload(request: HttpRequest) -> HttpResponse:
         }
     )
     template = "assets/_upload_results.html" if is_htmx else "assets/upload.html"
-    return render(request, template, context)
+    # 429 when the user's budget or the busy decoder refused a file, 413 when this request's budget did (htmx swaps
+    # only 2xx answers, so it gets 200 and the same per-file messages).
+    limited = {o.http_status for o in outcomes if o.http_status}
+    status = 200 if is_htmx or not limited else (429 if 429 in limited else 413)
+    return render(request, template, context, status=status)
 
 
 @login_required

@@ -26,6 +26,10 @@ class Team(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+    # Set when a team with billing history is deleted: the row stays for the ledger, with no members left.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # Set by an owner: members without two-factor authentication are sent to enrol before entering the team.
+    require_mfa = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

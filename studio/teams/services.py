@@ -15,11 +15,14 @@ Functions raise ``TeamError`` with a user-facing message when a rule refuses the
 
 from __future__ import annotations
 
+import logging
+import unicodedata
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from studio.accounts.models import User
 
 INVITATION_SALT = "studio.teams.invitation"
+logger = logging.getLogger(__name__)
 
 
 class TeamError(Exception):
@@ -62,12 +66,31 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-@transaction.atomic
-def team_create(*, owner: User, name: str, is_personal: bool = False) -> Team:
-    """Create a team with ``owner`` as its only owner."""
+def team_name_clean(name: str) -> str:
+    """The team name as stored, or ``TeamError``. Names appear in email subjects and headers, so control characters
+    (CR/LF, NUL, tabs...) are refused (issue 13 finding 10)."""
     name = name.strip()
     if not name:
         raise TeamError("A team needs a name.")
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
+        raise TeamError("A team name cannot contain line breaks or other control characters.")
+    if len(name) > 100:
+        raise TeamError("A team name has at most 100 characters.")
+    return name
+
+
+def header_safe(text: str, *, limit: int = 150) -> str:
+    """``text`` fit for one line of an email header: control characters become spaces, runs of whitespace one
+    space, and it is cut to ``limit`` characters. For names stored before validation, and for user names."""
+    flat = "".join(" " if unicodedata.category(char)[0] in ("C", "Z") else char for char in text)
+    flat = " ".join(flat.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@transaction.atomic
+def team_create(*, owner: User, name: str, is_personal: bool = False) -> Team:
+    """Create a team with ``owner`` as its only owner."""
+    name = team_name_clean(name)
     team = Team.objects.create(name=name, slug=_unique_slug(name), is_personal=is_personal, created_by=owner)
     Membership.objects.create(team=team, user=owner, role=Role.OWNER)
     return team
@@ -79,14 +102,12 @@ def team_create_personal(*, user: User) -> Team:
     existing = Team.objects.filter(created_by=user, is_personal=True).first()
     if existing is not None:
         return existing
-    return team_create(owner=user, name=f"{user.display_name}'s studio", is_personal=True)
+    return team_create(owner=user, name=header_safe(f"{user.display_name}'s studio", limit=100), is_personal=True)
 
 
 @transaction.atomic
 def team_rename(*, team: Team, name: str) -> Team:
-    name = name.strip()
-    if not name:
-        raise TeamError("A team needs a name.")
+    name = team_name_clean(name)
     team.name = name
     team.save(update_fields=["name"])
     return team
@@ -102,17 +123,100 @@ def team_switch(*, user: User, team: Team) -> None:
     user.save(update_fields=["active_team"])
 
 
+def team_deletion_blocker(*, team: Team) -> str:
+    """Why ``team`` cannot be deleted now ("" when it can): a job still running would lose its result and its hold,
+    and credits left in the pool would vanish with it (issue 13 finding 9)."""
+    from billing.models import Hold, HoldState, Wallet
+    from generations.models import GenerationJob
+    from generations.states import TERMINAL
+
+    running = GenerationJob.objects.filter(team=team).exclude(state__in=TERMINAL).count()
+    if running:
+        return (
+            f"{team.name} still has {running} video{'s' if running != 1 else ''} in progress. "
+            "Wait for them to finish or cancel them, then delete the team."
+        )
+    if Hold.objects.filter(team=team, state=HoldState.OPEN).exists():
+        return f"{team.name} has credits on hold for a generation. Wait for it to finish, then delete the team."
+    wallet = Wallet.objects.filter(team=team).first()
+    if wallet is not None and wallet.balance > 0:
+        return (
+            f"{team.name}'s pool still holds {wallet.balance} credits. Spend them, or ask support to move them, "
+            "before deleting the team."
+        )
+    return ""
+
+
 @transaction.atomic
-def team_delete(*, team: Team, actor: User | None = None, request: HttpRequest | None = None) -> None:
-    """Delete a team and everything it owns. A personal team cannot be deleted. Stored asset files are removed
+def team_delete(*, team: Team, actor: User | None = None, request: HttpRequest | None = None) -> str:
+    """Delete a team, or archive it when it has billing history; returns "deleted" or "archived". Audited either way.
+
+    Refused (``TeamError`` with the reason) for a personal team, and while jobs run or credits remain
+    (``team_deletion_blocker``). A team that ever had a wallet, a hold or a job is archived instead of deleted: the
+    ledger is append-only and must keep every row it refers to, so the team row, its wallet, holds and jobs stay,
+    while its memberships and open invitations go and nobody can reach it any more (every lookup goes through a
+    membership). A team with no such history is deleted with everything it owns; stored asset files are removed
     after the transaction commits."""
     if team.is_personal:
         raise TeamError("A personal team cannot be deleted.")
+    from billing.models import Hold, Wallet
+    from generations.models import GenerationJob
+    from studio.accounts.models import User
     from studio.assets.services import asset_files_delete_on_commit
 
-    asset_files_delete_on_commit(assets=team.assets.all())
-    audit_record(action=AuditAction.TEAM_DELETED, actor=actor, team=team, target=team, request=request)
-    team.delete()
+    team = Team.objects.select_for_update().get(pk=team.pk)  # one deletion at a time; jobs check membership
+    reason = team_deletion_blocker(team=team)
+    if reason:
+        raise TeamError(reason)
+    has_history = (
+        Wallet.objects.filter(team=team).exists()
+        or Hold.objects.filter(team=team).exists()
+        or GenerationJob.objects.filter(team=team).exists()
+    )
+    audit_record(
+        action=AuditAction.TEAM_DELETED,
+        actor=actor,
+        team=team,
+        target=team,
+        request=request,
+        data={"outcome": "archived" if has_history else "deleted"},
+    )
+    if not has_history:
+        asset_files_delete_on_commit(assets=team.assets.all())
+        team.delete()
+        return "deleted"
+    now = timezone.now()
+    team.archived_at = now
+    team.save(update_fields=["archived_at"])
+    team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    User.objects.filter(active_team=team).update(active_team=None)
+    team.memberships.all().delete()
+    return "archived"
+
+
+@transaction.atomic
+def team_require_mfa_set(*, team: Team, required: bool, actor: User, request: HttpRequest | None = None) -> Team:
+    """Turn the team's MFA requirement on or off (owners only: the view asks the access module). Turning it on
+    needs the owner to have MFA already, so the setting never locks its own author out."""
+    from studio.accounts.mfa import user_has_mfa
+    from studio.audit.models import AuditAction
+    from studio.audit.services import audit_record
+
+    if required and not user_has_mfa(actor):
+        raise TeamError("Set up two-factor authentication for your own account first, then require it for the team.")
+    if team.require_mfa == required:
+        return team
+    team.require_mfa = required
+    team.save(update_fields=["require_mfa"])
+    audit_record(
+        action=AuditAction.TEAM_POLICY_CHANGED,
+        actor=actor,
+        team=team,
+        target=team,
+        request=request,
+        data={"require_mfa": required},
+    )
+    return team
 
 
 # --- Memberships --------------------------------------------------------------------------------------------------
@@ -223,6 +327,7 @@ def invitation_create(
     if Membership.objects.filter(team=team, user__email__iexact=email).exists():
         raise TeamError(f"{email} is already a member of {team.name}.")
     now = timezone.now()
+    _invitation_rate_check(team=team, invited_by=invited_by, now=now)
     open_invitations = Invitation.objects.select_for_update().filter(
         team=team, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
     )
@@ -249,19 +354,47 @@ def invitation_create(
     )
     link = invitation_url(invitation)
     days = INVITATION_LIFETIME.days
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{invited_by.display_name} invited you to {team.name}",
+    inviter, team_name = header_safe(invited_by.display_name, limit=60), header_safe(team.name, limit=60)
+    # Sent inside the transaction, not on commit: if the email cannot go out, the invitation is not saved either
+    # (issue 13 finding 10: a bad header once failed after the row was committed).
+    try:
+        send_mail(
+            # A fixed subject: neither the team's nor the inviter's name (both chosen by the sender) goes in it.
+            subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}You have been invited to join a team",
             message=(
-                f"{invited_by.display_name} ({invited_by.email}) invited you to join the team {team.name} "
+                f"{inviter} ({invited_by.email}) invited you to join the team {team_name} "
                 f"as {Role(role).label}.\n\nOpen this link to accept (it works once and expires in {days} days):\n"
                 f"{link}\n\nIf you do not have an account yet, you can create one with this email address."
             ),
             from_email=None,
             recipient_list=[email],
         )
-    )
+    except (BadHeaderError, OSError) as exc:
+        logger.warning("invitation email to %s failed: %s", email, exc)
+        raise TeamError("The invitation email could not be sent, so no invitation was made. Try again later.") from exc
     return invitation
+
+
+class InvitationRateLimited(TeamError):
+    """Too many invitations in the window; the view answers 429."""
+
+
+def _invitation_rate_check(*, team: Team, invited_by: User, now: datetime) -> None:
+    """Invitations are email we send on someone's behalf: at most INVITATIONS_PER_HOUR per inviter and
+    INVITATIONS_PER_DAY per team (issue 13 finding 11). Counted from the rows themselves, so the limit holds across
+    processes and survives a cache flush; revoked invitations count too (revoking does not unsend the email)."""
+    per_hour = int(getattr(settings, "INVITATIONS_PER_HOUR", 10))
+    per_day = int(getattr(settings, "INVITATIONS_PER_DAY", 50))
+    recent = Invitation.objects.filter(invited_by=invited_by, created_at__gte=now - timedelta(hours=1)).count()
+    if recent >= per_hour:
+        raise InvitationRateLimited(
+            f"You have sent {recent} invitations in the last hour, the most allowed. Try again in an hour."
+        )
+    today = Invitation.objects.filter(team=team, created_at__gte=now - timedelta(days=1)).count()
+    if today >= per_day:
+        raise InvitationRateLimited(
+            f"{per_day} invitations were sent for this team in the last 24 hours, the most allowed. Try again tomorrow."
+        )
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/switch/", views.team_switch, name="switch"),
     path("<int:pk>/edit/", views.team_edit, name="edit"),
     path("<int:pk>/delete/", views.team_delete, name="delete"),
+    path("<int:pk>/require-mfa/", views.team_require_mfa, name="require-mfa"),
     path("<int:pk>/leave/", views.team_leave, name="leave"),
     path("<int:pk>/invite/", views.invitation_create, name="invite"),
     path("invitations/<int:pk>/revoke/", views.invitation_revoke, name="revoke-invitation"),

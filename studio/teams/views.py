@@ -127,15 +127,32 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def team_require_mfa(request: HttpRequest, pk: int) -> HttpResponse:
+    """Owners turn the team's two-factor requirement on or off (from the team's edit page)."""
+    team = access.get_team_for_user(request.user, pk, Perm.MANAGE_TEAM)  # owners only (ROLE_PERMISSIONS)
+    required = request.POST.get("require_mfa") == "on"
+    try:
+        services.team_require_mfa_set(team=team, required=required, actor=_user(request), request=request)
+    except services.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        state = "now required" if required else "no longer required"
+        messages.success(request, f"Two-factor authentication is {state} for members of {team.name}.")
+    return redirect("teams:edit", pk=team.pk)
+
+
+@login_required
 def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk, Perm.MANAGE_TEAM)
     if request.method == "POST":
         try:
-            services.team_delete(team=team, actor=_user(request), request=request)
+            outcome = services.team_delete(team=team, actor=_user(request), request=request)
         except services.TeamError as exc:
             messages.error(request, str(exc))
             return redirect("teams:detail", pk=team.pk)
-        messages.success(request, f"Team {team.name} was deleted.")
+        kept = " Its billing history is kept for the records." if outcome == "archived" else ""
+        messages.success(request, f"Team {team.name} was deleted.{kept}")
         return redirect("dashboard")
     return render(request, "teams/delete.html", {"team": team})
 
@@ -169,6 +186,9 @@ def invitation_create(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.TeamError as exc:
             form.add_error(None, str(exc))
+            if isinstance(exc, services.InvitationRateLimited):
+                context = {"team": membership.team, "form": form}
+                return render(request, "teams/invite.html", context, status=429)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}. The link expires in 7 days.")
             return redirect("teams:detail", pk=pk)

@@ -76,6 +76,7 @@ def test_seed_demo_grants_demo_credits_once(settings: Any) -> None:
     from studio.accounts.models import User
 
     settings.DEMO_CREDITS = 1234
+    settings.DEBUG = True  # seed_demo refuses outside DEBUG (tests/hardening/test_finding_02_demo_seed_and_secret.py)
     call_command("seed_demo", "--quiet")
     call_command("seed_demo", "--quiet")
     user = User.objects.get(email="demo@studio.local")
@@ -87,6 +88,7 @@ def test_seed_demo_grants_credits_to_a_demo_user_made_before_billing(settings: A
     from studio.accounts.services import user_create
 
     settings.DEMO_CREDITS = 500
+    settings.DEBUG = True
     user = user_create(email="demo@studio.local", password="x-long-password", verified=True)
     assert personal_wallet(user=user).balance == 0
     call_command("seed_demo", "--quiet")

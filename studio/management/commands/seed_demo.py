@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from studio.accounts.models import User
@@ -19,9 +19,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet", action="store_true")
+        parser.add_argument(
+            "--outside-debug",
+            action="store_true",
+            help="Create the demo superuser even though DEBUG is off (never on a server anyone else can reach).",
+        )
 
     @transaction.atomic
-    def handle(self, *args: object, quiet: bool = False, **options: object) -> None:
+    def handle(self, *args: object, quiet: bool = False, outside_debug: bool = False, **options: object) -> None:
+        # The demo login is a superuser with a published password: outside local development it is a back door
+        # (issue 13 finding 2), so it is made only with DEBUG on or when asked for by name.
+        if not settings.DEBUG and not outside_debug:
+            raise CommandError(
+                "seed_demo creates a superuser with a published password and refuses to run with DEBUG off. "
+                "Use DEBUG=1 locally, or pass --outside-debug if you really mean it."
+            )
         user = User.objects.filter(email=DEMO_EMAIL).first()
         if user is None:
             user = user_create(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo", verified=True)

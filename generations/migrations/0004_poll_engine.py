@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('assets', '0001_initial'),
         ('billing', '0003_default_rate_card_and_packs'),
-        ('generations', '0001_initial'),
+        ('generations', '0003_api_idempotency_key'),
         ('projects', '0001_initial'),
         ('teams', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

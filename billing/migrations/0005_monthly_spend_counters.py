@@ -39,7 +39,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0003_default_rate_card_and_packs'),
+        ('billing', '0004_job_refund_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
