@@ -86,7 +86,12 @@ def api_token_create(
         team=team,
         target=token,
         request=request,
-        data={"role": role, "expires_at": expires_at.isoformat() if expires_at else None, "hint": token.hint},
+        data={
+            "name": name,
+            "role": role,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "hint": token.hint,
+        },
     )
     return token, raw
 
