@@ -47,11 +47,11 @@ def queue_cases(
 
 
 def creator_record(case: Case) -> dict[str, Any]:
-    """The creator's earlier cases and strikes (for the reviewer)."""
+    """The creator's other cases and strikes (for the reviewer; this case's own strike is not "their record")."""
     if case.creator_id is None:
         return {"cases": Case.objects.none(), "strikes": Strike.objects.none(), "active_strikes": 0}
     cases = Case.objects.filter(creator_id=case.creator_id).exclude(pk=case.pk).select_related("job")[:20]
-    strikes = Strike.objects.filter(user_id=case.creator_id).select_related("case")
+    strikes = Strike.objects.filter(user_id=case.creator_id).exclude(case=case).select_related("case")
     return {
         "cases": cases,
         "strikes": strikes[:20],

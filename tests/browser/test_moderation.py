@@ -142,3 +142,17 @@ def test_review_take_down_appeal_and_overturn(e2e: Any, new_page: Any, live_serv
     assert LedgerTransaction.objects.filter(kind=TxKind.JOB_REFUND, hold=job.hold).count() == 1
     assert balance(creator, team) == after_charge + charged
     assert no_horizontal_scroll(member)
+
+    # 6. Every decision is in the audit log (staff see all teams); the staff money page finds the team by name.
+    other.get_by_role("link", name="Audit log").first.click()
+    log = other.locator("table.audit")
+    expect(log).to_contain_text("Moderation decision")
+    expect(log).to_contain_text("Appeal filed")
+    expect(log).to_contain_text("Appeal decided")
+    expect(log).to_contain_text("Refund")
+    screenshot(other, "moderation_audit_log")
+    other.get_by_role("link", name="Staff money").first.click()
+    other.get_by_label("Team or user").fill("northwind")
+    other.get_by_role("button", name="Find").click()
+    expect(other.locator("table.wallets")).to_contain_text("Team pool: Northwind Films")
+    screenshot(other, "moderation_staff_money")

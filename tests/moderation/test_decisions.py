@@ -258,6 +258,10 @@ def test_appeal_once_within_the_window_then_an_overturn_restores_and_refunds_exa
     assert balance(world.member, world.team) == before + charged
     page = world.client_for(world.member).get(reverse("generations:job", kwargs={"pk": job.pk})).content.decode()
     assert "<video" in page and "overturned" in page
+    from billing.reconcile import reconcile
+
+    report = reconcile()
+    assert report.ok, report.summary()  # balances still equal their entries; every transaction sums to zero
 
 
 def test_an_overturn_after_a_refunding_takedown_does_not_refund_twice(pipeline, staff):

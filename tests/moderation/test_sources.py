@@ -153,6 +153,19 @@ def test_a_blocked_term_refuses_before_any_hold_with_the_reason_in_the_composer(
     )
     assert response.status_code == 400
     assert "graphic violence is not allowed" in response.content.decode()
+    live = world.client_for(world.member).post(
+        reverse("generations:quote", kwargs={"project_pk": world.project.pk}),
+        {
+            "mode": "t2v",
+            "prompt": "gore at dawn",
+            "resolution": "360p",
+            "duration": 2,
+            "aspect_ratio": "16:9",
+            "provider": "wavespeed",
+        },
+    )
+    assert "graphic violence is not allowed" in live.content.decode()  # the live quote says so while typing
+    assert world.project.generation_jobs.count() == 1  # only the "gorey" job
 
 
 def test_a_flagged_term_submits_but_opens_a_case_and_the_video_is_hidden(pipeline):
