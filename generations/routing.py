@@ -5,9 +5,8 @@
 - Support comes from the adapters (``check_supported``: modes, options, limits); disabled providers are skipped.
 - Cost comes from the active billing rate card's per-provider cost column (``RateCardCell.provider_costs``, credits
   per second at our cost). Providers without a cost there, or every provider when the column is empty, are ranked by
-  ``STATIC_PREFERENCE``: PixVerse direct first (first-party prices, PixVerse's own credit unit), then WaveSpeed (its
-  published USD table is our rate card, so it is never below it), then DashScope and HighwayAPI (prices not
-  published for C1: providers.md §3–4 gaps).
+  each adapter's ``routing_rank``: PixVerse direct first (first-party prices, PixVerse's own credit unit), then
+  WaveSpeed (its published USD table is our rate card, so it is never below it), then DashScope and HighwayAPI.
 - Healthy = the circuit breaker is closed or half-open. When every candidate's circuit is open the preferred one is
   still chosen: the job waits in the queue instead of failing.
 
@@ -34,17 +33,15 @@ from generations.models import AUTO, ProviderAccount
 from generations.providers.base import JobSpec
 from generations.providers.errors import UnsupportedFeatureError
 from generations.providers.registry import (
-    ADAPTERS,
     UnknownProviderError,
     adapter_class,
     emulation_blocked,
     provider_config,
+    routing_order,
 )
 from generations.services import config
 
 logger = logging.getLogger("generations.routing")
-
-STATIC_PREFERENCE: tuple[str, ...] = ("pixverse", "wavespeed", "dashscope", "highway")
 
 
 class NoProviderAvailable(Exception):
@@ -130,8 +127,7 @@ def provider_costs(*, resolution: str, audio: bool) -> dict[str, float]:
 
 
 def _rank(provider: str, costs: dict[str, float]) -> tuple[float, int]:
-    order = STATIC_PREFERENCE.index(provider) if provider in STATIC_PREFERENCE else len(STATIC_PREFERENCE)
-    return (costs.get(provider, float("inf")), order)
+    return (costs.get(provider, float("inf")), adapter_class(provider).routing_rank)
 
 
 def choose_provider(*, spec: JobSpec, requested: str, exclude: Iterable[str] = ()) -> RoutingDecision:
@@ -147,7 +143,7 @@ def choose_provider(*, spec: JobSpec, requested: str, exclude: Iterable[str] = (
     excluded = set(exclude)
     skipped: list[str] = []
     candidates: list[str] = []
-    for name in ADAPTERS:
+    for name in routing_order():
         if name in excluded:
             skipped.append(f"{name}: refused this job")
             continue

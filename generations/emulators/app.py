@@ -48,8 +48,9 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from generations.emulators import faults as fault_table
-from generations.emulators.config import PROVIDERS, EmulatorConfig
+from generations.emulators.config import EmulatorConfig
 from generations.emulators.faults import FaultBoard, parse_prompt
+from generations.emulators.registry import emulator_classes
 from generations.emulators.render import RenderSpec, render_mp4
 from generations.emulators.store import Clock, Job, JobStore, Outcome
 from generations.emulators.webhooks import WebhookDispatcher
@@ -82,11 +83,6 @@ class EmulatorApp:
     """The WSGI application. Holds the store, the fault board, the config and the four provider emulators."""
 
     def __init__(self, config: EmulatorConfig) -> None:
-        from generations.emulators.dashscope import DashScopeEmulator
-        from generations.emulators.highway import HighwayEmulator
-        from generations.emulators.pixverse import PixVerseEmulator
-        from generations.emulators.wavespeed import WaveSpeedEmulator
-
         self.config = config
         self._initial_config = replace(config, concurrency=dict(config.concurrency))
         self.clock = Clock()
@@ -97,22 +93,14 @@ class EmulatorApp:
         self._render_locks_guard = threading.Lock()
         self._ticker: threading.Thread | None = None
         self._ticker_lock = threading.Lock()
-        self.providers: dict[str, ProviderEmulator] = {
-            emulator.name: emulator
-            for emulator in (
-                WaveSpeedEmulator(self),
-                PixVerseEmulator(self),
-                DashScopeEmulator(self),
-                HighwayEmulator(self),
-            )
-        }
+        self.providers: dict[str, ProviderEmulator] = {name: cls(self) for name, cls in emulator_classes().items()}
         self._kinds: dict[Handler, tuple[str, str]] = {}
         rules: list[Rule] = []
         for provider in self.providers.values():
             for path, methods, handler, kind in provider.routes():
                 rules.append(Rule(f"/{provider.name}{path}", methods=methods, endpoint=handler))
                 self._kinds[handler] = (provider.name, kind)
-        providers = ",".join(PROVIDERS)
+        providers = ",".join(self.providers)
         rules += [
             Rule(
                 f"/<any({providers}):provider>/files/<job_id>.mp4", methods=["GET", "HEAD"], endpoint=self.serve_output
@@ -348,12 +336,7 @@ class EmulatorApp:
         base = request.host_url.rstrip("/")
         return json_response(
             {
-                "emulators": {
-                    "wavespeed": f"{base}/wavespeed/api/v3",
-                    "pixverse": f"{base}/pixverse/openapi/v2",
-                    "dashscope": f"{base}/dashscope/api/v1",
-                    "highway": f"{base}/highway/v3",
-                },
+                "emulators": {name: f"{base}/{name}{emulator.api_prefix}" for name, emulator in self.providers.items()},
                 "control": f"{base}/_control",
             }
         )
@@ -375,7 +358,7 @@ class EmulatorApp:
             if not isinstance(body, dict):
                 return json_response({"error": "expected a JSON object"}, 400)
             provider = body.get("provider", "*")
-            if provider not in (*PROVIDERS, "*"):
+            if provider not in (*self.providers, "*"):
                 return json_response({"error": f"unknown provider {provider!r}"}, 400)
             try:
                 self.faults.arm(

@@ -99,6 +99,8 @@ def error(status: int, code: str, message: str, headers: dict[str, str] | None =
 
 class DashScopeEmulator(ProviderEmulator):
     name = "dashscope"
+    api_prefix = "/api/v1"
+    default_concurrency = None
 
     def routes(self) -> list[Route]:
         return [

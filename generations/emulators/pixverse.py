@@ -85,6 +85,8 @@ def credits_for(resolution: str, duration: int, audio: bool) -> int:
 
 class PixVerseEmulator(ProviderEmulator):
     name = "pixverse"
+    api_prefix = "/openapi/v2"
+    default_concurrency = 5
 
     def __init__(self, app: Any) -> None:
         super().__init__(app)
