@@ -23,6 +23,8 @@ Routes (each provider's real paths after a prefix; see the provider modules for 
                                          "by_key"}``
   ``GET /_control/jobs``                 every job with its state (debugging)
   ``GET /_control/webhooks``             every webhook sent, with headers, body and the receiver's status
+  ``POST /_control/billing``             ``{"provider", "job_id", "credits"|"billed_seconds"}``: that job's
+                                         provider reports another charge (a billing fault)
   =====================================  ==========================================================================
 
 Every answer is built from the request's Host, so the same app works in-process (``http://emulator.test``) and on a
@@ -118,6 +120,7 @@ class EmulatorApp:
             Rule("/_control/creates", methods=["GET"], endpoint=self.control_creates),
             Rule("/_control/jobs", methods=["GET"], endpoint=self.control_jobs),
             Rule("/_control/webhooks", methods=["GET"], endpoint=self.control_webhooks),
+            Rule("/_control/billing", methods=["POST"], endpoint=self.control_billing),
         ]
         self.url_map = Map(rules, strict_slashes=False)
         self._sync_store_config()
@@ -418,6 +421,24 @@ class EmulatorApp:
                 for job in self.store.jobs.values()
             ]
         return json_response({"jobs": jobs})
+
+    def control_billing(self, request: Request) -> Response:
+        """A billing fault: make ``provider`` report another charge for one job (``credits`` for PixVerse's
+        ``Resp.credits``, ``billed_seconds`` for DashScope's ``usage.duration``), as a provider's bill could differ."""
+        body = request_json(request)
+        if not isinstance(body, dict):
+            return json_response({"error": "expected a JSON object"}, 400)
+        job = self.store.get_job(str(body.get("provider", "")), str(body.get("job_id", "")))
+        if job is None:
+            return json_response({"error": "no such job"}, 404)
+        changes = {"credits": "reported_credits", "billed_seconds": "reported_seconds"}
+        for key, extra_key in changes.items():
+            if key in body:
+                value = body[key]
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    return json_response({"error": f"{key} must be a non-negative integer"}, 400)
+                job.extra[extra_key] = value
+        return json_response({"job_id": job.id, "reported": {k: job.extra.get(v) for k, v in changes.items()}})
 
     def control_webhooks(self, request: Request) -> Response:
         return json_response({"webhooks": self.webhooks.listing()})

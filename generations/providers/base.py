@@ -157,6 +157,7 @@ class PollResult:
     ``billed_seconds`` is what the provider says it billed (DashScope ``usage.duration``); ``None`` when it does not
     say, in which case the requested duration is billed. ``nsfw`` is set when the provider flagged the output.
     ``output_url_ttl`` is how long the output URL stays valid, when the provider says (HighwayAPI ``video_url_ttl``).
+    ``billed_seconds`` and ``provider_credits`` are what provider-bill reconciliation compares with our charge.
     """
 
     state: ProviderState
@@ -170,6 +171,8 @@ class PollResult:
     height: int | None = None
     has_audio: bool | None = None
     output_url_ttl: float | None = None
+    #: What the provider reports it charged, in its own credits (PixVerse ``Resp.credits``), when it says.
+    provider_credits: int | None = None
 
 
 @dataclass(frozen=True)

@@ -283,6 +283,17 @@ class PixVerseAdapter(ProviderAdapter):
         video_id = expect_str(resp, "video_id", what="create Resp", provider=self.name)
         return SubmitResult(provider_job_id=video_id, state=ProviderState.QUEUED, trace_id=trace_id)
 
+    def balance(self) -> int:
+        """Credits left on the account (``GET /account/balance``: monthly + package credits). Free, safe to retry."""
+        resp, _ = self._call("GET", "/account/balance")
+        total = 0
+        for key in ("credit_monthly", "credit_package"):
+            value = resp.get(key)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise MalformedResponseError(f"balance without an integer {key}", provider=self.name)
+            total += value
+        return total
+
     def poll(self, provider_job_id: str) -> PollResult:
         resp, _ = self._call("GET", f"/video/result/{provider_job_id}")
         return parse_status(resp, provider=self.name)
@@ -305,6 +316,7 @@ def parse_status(resp: Mapping[str, Any], *, provider: str = PixVerseAdapter.nam
         raise MalformedResponseError("status 1 without a url", provider=provider)
     width, height = resp.get("outputWidth"), resp.get("outputHeight")
     has_audio = resp.get("has_audio")
+    credits = resp.get("credits")
     return PollResult(
         state=state,
         raw_status=str(status),
@@ -314,4 +326,7 @@ def parse_status(resp: Mapping[str, Any], *, provider: str = PixVerseAdapter.nam
         width=width if isinstance(width, int) and width > 0 else None,
         height=height if isinstance(height, int) and height > 0 else None,
         has_audio=has_audio if isinstance(has_audio, bool) else None,
+        provider_credits=credits
+        if isinstance(credits, int) and not isinstance(credits, bool) and credits >= 0
+        else None,
     )

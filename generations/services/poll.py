@@ -134,6 +134,7 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> None:
             provider_output_url=result.output_url,
             provider_output_expires_at=expires,
             billed_seconds=result.billed_seconds,
+            provider_credits=result.provider_credits,
             next_poll_at=None,
         )
         if changed:
@@ -147,6 +148,7 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> None:
             note="moderated by the provider" + (" (NSFW flag)" if result.nsfw else ""),
             error_code=(result.error_code or ("nsfw" if result.nsfw else "moderated"))[:100],
             error_message=result.error_message or "The provider's content checks blocked this video.",
+            provider_credits=result.provider_credits,
         )
     elif state == ProviderState.FAILED:
         finish_job(
@@ -156,6 +158,7 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> None:
             note=f"provider reported failure ({result.raw_status})",
             error_code=(result.error_code or "provider_failed")[:100],
             error_message=result.error_message or f"{job.provider} could not generate this video.",
+            provider_credits=result.provider_credits,
         )
     elif state == ProviderState.CANCELED:
         finish_job(
