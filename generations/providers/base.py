@@ -364,3 +364,8 @@ class ProviderAdapter(abc.ABC):
     def cancel(self, provider_job_id: str) -> bool:
         """Ask the provider to cancel. True if it did; False if it is too late. Unsupported by default."""
         raise NotImplementedError
+
+    def expired_means_not_yet(self, result: PollResult) -> bool:
+        """For an EXPIRED answer about a job younger than the provider's horizon: True when it means "no answer yet"
+        (retry the poll) rather than "gone" (a provider quirk; by default an expired job is gone)."""
+        return False

@@ -250,6 +250,10 @@ class DashScopeAdapter(ProviderAdapter):
         answer = self._http.request("GET", f"/tasks/{provider_job_id}", budget=self.status_budget())
         return parse_task(expect_mapping(answer.data, what="response", provider=self.name), provider=self.name)
 
+    def expired_means_not_yet(self, result: PollResult) -> bool:
+        """DashScope says UNKNOWN for ids older than 24 h; for a young id it is not an answer yet [I]."""
+        return result.raw_status == "UNKNOWN"
+
     def cancel(self, provider_job_id: str) -> bool:
         """True when DashScope canceled the task; False when it is past PENDING (DashScope answers 4xx)."""
         try:

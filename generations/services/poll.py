@@ -171,8 +171,8 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> None:
         young = job.submitted_at is not None and timezone.now() - job.submitted_at < timedelta(
             seconds=config.provider_horizon_seconds()
         )
-        if young and result.raw_status == "UNKNOWN":
-            # DashScope says UNKNOWN for ids older than 24 h; for a young id it is not an answer yet [I].
+        if young and get_adapter(job.provider).expired_means_not_yet(result):
+            # A provider quirk (DashScope's UNKNOWN for a young id), decided by its adapter.
             _poll_error(job, ProviderError("UNKNOWN status for a young task id", provider=job.provider, code="UNKNOWN"))
             return
         expire_job(job, note=f"provider reports the job as gone ({result.raw_status})")
