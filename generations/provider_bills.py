@@ -179,3 +179,31 @@ def _mismatches(
     if charge.seconds is not None and abs(charge.seconds - charged_seconds) > SECONDS_TOLERANCE:
         return [found("seconds", f"we charged {charged_seconds:g} s; the provider billed {charge.seconds:g} s")]
     return []
+
+
+@dataclass(frozen=True)
+class ProviderBalance:
+    provider: str
+    label: str
+    credits: int | None
+    error: str = ""
+
+
+def provider_balances() -> list[ProviderBalance]:
+    """Each enabled provider's own balance, where it has a balance endpoint (PixVerse ``/account/balance``).
+
+    Read live (free, safe to retry); a failure is shown, never raised, so the report still renders.
+    """
+    from generations.providers.errors import ProviderError
+    from generations.providers.registry import all_adapters
+
+    balances: list[ProviderBalance] = []
+    for adapter in all_adapters():
+        read = getattr(adapter, "balance", None)
+        if not callable(read):
+            continue
+        try:
+            balances.append(ProviderBalance(adapter.name, adapter.label, int(read())))
+        except ProviderError as exc:
+            balances.append(ProviderBalance(adapter.name, adapter.label, None, error=str(exc)[:200]))
+    return balances

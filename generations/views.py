@@ -235,7 +235,7 @@ def staff_provider_bills(request: HttpRequest) -> HttpResponse:
     from django.http import Http404
     from django.utils import timezone
 
-    from generations.provider_bills import provider_bill_report
+    from generations.provider_bills import provider_balances, provider_bill_report
 
     if not getattr(request.user, "is_staff", False):
         raise Http404("Not found.")
@@ -247,4 +247,5 @@ def staff_provider_bills(request: HttpRequest) -> HttpResponse:
     except ValueError:
         since, error = default, "Give the first day as YYYY-MM-DD."
     report = provider_bill_report(since=since)
-    return render(request, "generations/staff_provider_bills.html", {"report": report, "since": since, "error": error})
+    context = {"report": report, "since": since, "error": error, "balances": provider_balances()}
+    return render(request, "generations/staff_provider_bills.html", context)

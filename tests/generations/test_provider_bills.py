@@ -128,6 +128,7 @@ def test_the_staff_page_is_for_staff_only(pipeline):
     page = world.client_for(world.owner).get(url, {"since": timezone.now().date().isoformat()})
     assert page.status_code == 200
     assert b"Provider bills" in page.content
+    assert b"PixVerse Platform: <strong>" in page.content  # its live balance, read from the (emulated) account
     assert world.client_for(world.owner).get(url, {"since": "not-a-date"}).status_code == 200
 
 
