@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from generations.models import GenerationEvent, GenerationJob, JobReference, ProviderAccount, ProviderAttempt
+from generations.models import (
+    GenerationEvent,
+    GenerationJob,
+    JobReference,
+    ProviderAccount,
+    ProviderAttempt,
+    ProviderPrice,
+    ProviderPriceTable,
+)
 
 
 class JobReferenceInline(admin.TabularInline[JobReference, GenerationJob]):
@@ -60,3 +68,18 @@ class GenerationJobAdmin(admin.ModelAdmin[GenerationJob]):
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(admin.ModelAdmin[ProviderAccount]):
     list_display = ("name", "consecutive_failures", "open_until", "updated_at")
+
+
+class ProviderPriceInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ProviderPrice
+    extra = 0
+
+
+@admin.register(ProviderPriceTable)
+class ProviderPriceTableAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Staff edit the providers' USD price lists here. A price change is a NEW version with its own effective date
+    (so past days keep the prices they were billed at)."""
+
+    list_display = ["provider", "version", "effective_from", "usd_per_credit", "source"]
+    list_filter = ["provider"]
+    inlines = [ProviderPriceInline]

@@ -88,6 +88,9 @@ class GenerationJob(models.Model):
     rate_card_version = models.PositiveIntegerField(null=True, blank=True)
     hold = models.ForeignKey("billing.Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     billed_seconds = models.FloatField(null=True, blank=True)
+    #: What the provider itself reports it charged, in its own credits (PixVerse ``Resp.credits``); ``None`` when it
+    #: does not say. Provider-bill reconciliation compares it with the price table (``generations.provider_bills``).
+    provider_credits = models.PositiveIntegerField(null=True, blank=True)
     charged_credits = models.PositiveIntegerField(null=True, blank=True)
 
     error_code = models.CharField(max_length=100, blank=True)
@@ -291,6 +294,8 @@ class ZipExport(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else 0
+
+
 class IdempotencyKey(models.Model):
     """The first successful response to ``POST /api/v1/generations`` under one ``Idempotency-Key`` (per user and
     team), with the hash of its body: a repeat with the same body gets the same response, another body a 422. Written
@@ -313,3 +318,46 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ProviderPriceTable(models.Model):
+    """A provider's public C1 price list, in USD, versioned: a change is a new version, effective from a date.
+
+    Staff edit it in the admin. ``usd_per_credit`` converts a provider that bills in its own credits (PixVerse:
+    $1 = 200 credits) so its reported charge can be compared in USD.
+    """
+
+    provider = models.CharField(max_length=20)
+    version = models.PositiveIntegerField()
+    effective_from = models.DateField()
+    usd_per_credit = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    source = models.CharField(max_length=300, blank=True, help_text="Where the prices were read.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["provider", "-effective_from", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "version"], name="generations_price_table_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} prices v{self.version} from {self.effective_from}"
+
+
+class ProviderPrice(models.Model):
+    """USD per second of output for one resolution and audio setting."""
+
+    table = models.ForeignKey(ProviderPriceTable, on_delete=models.CASCADE, related_name="prices")
+    resolution = models.CharField(max_length=8)
+    audio = models.BooleanField(default=False)
+    usd_per_second = models.DecimalField(max_digits=10, decimal_places=4)
+
+    class Meta:
+        ordering = ["table", "resolution", "audio"]
+        constraints = [
+            models.UniqueConstraint(fields=["table", "resolution", "audio"], name="generations_price_cell_unique"),
+            models.CheckConstraint(condition=models.Q(usd_per_second__gte=0), name="generations_price_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resolution}{' audio' if self.audio else ''}: ${self.usd_per_second}/s"

@@ -3,11 +3,11 @@
 ``auto`` picks the cheapest *healthy* provider that supports the job's mode and options:
 
 - Support comes from the adapters (``check_supported``: modes, options, limits); disabled providers are skipped.
-- Cost comes from the active billing rate card's per-provider cost column (``RateCardCell.provider_costs``, credits
-  per second at our cost). Providers without a cost there, or every provider when the column is empty, are ranked by
-  ``STATIC_PREFERENCE``: PixVerse direct first (first-party prices, PixVerse's own credit unit), then WaveSpeed (its
-  published USD table is our rate card, so it is never below it), then DashScope and HighwayAPI (prices not
-  published for C1: providers.md §3–4 gaps).
+- Cost comes from each provider's USD price table in force today (``ProviderPriceTable``, staff-edited, seeded from
+  providers.md; ``generations.provider_bills.price_per_second``); when no provider has one, from the active rate
+  card's ``RateCardCell.provider_costs`` column. Providers without a cost are ranked after those with one, by
+  each adapter's ``routing_rank``: PixVerse direct first (first-party prices, PixVerse's own credit unit), then
+  WaveSpeed (its published USD table is our rate card, so it is never below it), then DashScope and HighwayAPI.
 - Healthy = the circuit breaker is closed or half-open. When every candidate's circuit is open the preferred one is
   still chosen: the job waits in the queue instead of failing.
 
@@ -39,12 +39,11 @@ from generations.providers.registry import (
     adapter_class,
     emulation_blocked,
     provider_config,
+    routing_order,
 )
 from generations.services import config
 
 logger = logging.getLogger("generations.routing")
-
-STATIC_PREFERENCE: tuple[str, ...] = ("pixverse", "wavespeed", "dashscope", "highway")
 
 
 class NoProviderAvailable(Exception):
@@ -112,26 +111,31 @@ def supports(provider: str, spec: JobSpec) -> str:
 
 
 def provider_costs(*, resolution: str, audio: bool) -> dict[str, float]:
-    """Our cost per second at each provider from the active rate card's cost column ({} when not filled in)."""
+    """Our cost per second at each provider, in USD, from its price table in force today (providers without a table
+    are absent). Falls back to the active rate card's ``provider_costs`` column for providers with no table."""
     from billing.models import RateCardCell
+    from generations.provider_bills import price_per_second, price_table
 
+    today = timezone.now().date()
+    costs: dict[str, float] = {}
+    for name in ADAPTERS:
+        rate = price_per_second(price_table(name, today), resolution=resolution, audio=audio)
+        if rate is not None:
+            costs[name] = float(rate)
     cell = (
         RateCardCell.objects.filter(rate_card__is_active=True, resolution=resolution, audio=audio)
         .only("provider_costs")
         .first()
     )
-    if cell is None or not isinstance(cell.provider_costs, dict):
-        return {}
-    costs: dict[str, float] = {}
-    for name, value in cell.provider_costs.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            costs[str(name)] = float(value)
+    if cell is not None and isinstance(cell.provider_costs, dict) and not costs:
+        for name, value in cell.provider_costs.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                costs[str(name)] = float(value)
     return costs
 
 
 def _rank(provider: str, costs: dict[str, float]) -> tuple[float, int]:
-    order = STATIC_PREFERENCE.index(provider) if provider in STATIC_PREFERENCE else len(STATIC_PREFERENCE)
-    return (costs.get(provider, float("inf")), order)
+    return (costs.get(provider, float("inf")), adapter_class(provider).routing_rank)
 
 
 def choose_provider(*, spec: JobSpec, requested: str, exclude: Iterable[str] = ()) -> RoutingDecision:
@@ -147,7 +151,7 @@ def choose_provider(*, spec: JobSpec, requested: str, exclude: Iterable[str] = (
     excluded = set(exclude)
     skipped: list[str] = []
     candidates: list[str] = []
-    for name in ADAPTERS:
+    for name in routing_order():
         if name in excluded:
             skipped.append(f"{name}: refused this job")
             continue
@@ -168,9 +172,16 @@ def choose_provider(*, spec: JobSpec, requested: str, exclude: Iterable[str] = (
     pool = healthy or candidates
     chosen = min(pool, key=lambda name: _rank(name, costs))
     if chosen in costs:
-        basis = f"cheapest healthy provider ({costs[chosen]:g} credits/s at our cost)"
+        others = sorted((costs[name], name) for name in pool if name in costs and name != chosen)
+        compared = "; ".join(f"{adapter_class(name).label} ${cost:g}/s" for cost, name in others)
+        basis = f"cheapest healthy provider: {adapter_class(chosen).label} at ${costs[chosen]:g}/s" + (
+            f" (vs {compared})" if compared else ""
+        )
+        tied = [name for name in pool if costs.get(name) == costs[chosen] and name != chosen]
+        if tied:
+            basis += f"; tie broken by routing rank over {', '.join(tied)}"
     else:
-        basis = "first healthy provider in the static preference order"
+        basis = "first healthy provider by routing rank (no price table for the candidates)"
     if not healthy:
         basis += " (every candidate's circuit is open; the job waits)"
     reason = f"auto: {basis} for {spec.mode.value}"

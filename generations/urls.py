@@ -19,4 +19,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("jobs/<uuid:pk>/retry/", views.job_retry, name="retry"),
     path("jobs/<uuid:pk>/remix/", views.job_remix, name="remix"),
     path("webhooks/<str:provider>/", views.webhook, name="webhook"),
+    path("staff/provider-bills/", views.staff_provider_bills, name="staff-provider-bills"),
 ]

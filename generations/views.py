@@ -304,3 +304,27 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
         # A provider that resends until it reads its exact acknowledgement gets it (PixVerse: HTTP 200 "ok").
         return HttpResponse(ack, content_type="text/plain", status=200)
     return JsonResponse({"detail": outcome.detail}, status=outcome.status)
+
+
+@login_required
+def staff_provider_bills(request: HttpRequest) -> HttpResponse:
+    """Staff only (404 to everyone else): provider bills next to our charges (``generations.provider_bills``)."""
+    from datetime import date, timedelta
+
+    from django.http import Http404
+    from django.utils import timezone
+
+    from generations.provider_bills import provider_balances, provider_bill_report
+
+    if not getattr(request.user, "is_staff", False):
+        raise Http404("Not found.")
+    default = timezone.now().date() - timedelta(days=7)
+    raw = request.GET.get("since", "")
+    error = ""
+    try:
+        since = date.fromisoformat(raw) if raw else default
+    except ValueError:
+        since, error = default, "Give the first day as YYYY-MM-DD."
+    report = provider_bill_report(since=since)
+    context = {"report": report, "since": since, "error": error, "balances": provider_balances()}
+    return render(request, "generations/staff_provider_bills.html", context)

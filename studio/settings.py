@@ -330,44 +330,11 @@ GENERATIONS_POLL_CONCURRENCY = env_int("GENERATIONS_POLL_CONCURRENCY", 16, min_v
 # --- Providers ------------------------------------------------------------------------------------------------------
 # A provider with no API key talks to the emulators (DESIGN.md §5), so a newcomer generates with no keys at all.
 EMULATOR_URL = env_str("EMULATOR_URL", "http://127.0.0.1:8765").rstrip("/")
-_REAL_BASE_URLS = {
-    "wavespeed": "https://api.wavespeed.ai/api/v3",
-    "pixverse": "https://app-api.pixverse.ai/openapi/v2",
-    "dashscope": "https://dashscope.aliyuncs.com/api/v1",
-    "highway": "https://api.highwayapi.ai/v3",
-}
-_EMULATOR_PATHS = {
-    "wavespeed": "/wavespeed/api/v3",
-    "pixverse": "/pixverse/openapi/v2",
-    "dashscope": "/dashscope/api/v1",
-    "highway": "/highway/v3",
-}
-# The emulators sign WaveSpeed webhooks with a fixed development secret, so local webhooks verify with no setup.
-_EMULATOR_WEBHOOK_SECRETS = {
-    "wavespeed": "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA",
-    "pixverse": "emulator-pixverse-webhook-secret",
-}
-_EMULATOR_WEBHOOK_IDS = {"pixverse": "wh_emulator"}
-_DEFAULT_CONCURRENCY = {"wavespeed": 2, "pixverse": 2, "dashscope": 4, "highway": 4}
-EMULATOR_API_KEY = "emulator-key"
-PROVIDERS: dict[str, dict[str, object]] = {}
-for _name, _real in _REAL_BASE_URLS.items():
-    _prefix = "HIGHWAY" if _name == "highway" else _name.upper()
-    _key = env_str(f"{_prefix}_API_KEY")
-    PROVIDERS[_name] = {
-        "API_KEY": _key or EMULATOR_API_KEY,
-        "BASE_URL": env_str(f"{_prefix}_BASE_URL", _real if _key else EMULATOR_URL + _EMULATOR_PATHS[_name]).rstrip(
-            "/"
-        ),
-        "EMULATED": not _key,
-        "CONCURRENCY": env_int(f"{_prefix}_CONCURRENCY", _DEFAULT_CONCURRENCY[_name], min_value=1),
-        "WEBHOOK_SECRET": env_str(
-            f"{_prefix}_WEBHOOK_SECRET", "" if _key else _EMULATOR_WEBHOOK_SECRETS.get(_name, "")
-        ),
-        "ENABLED": env_bool(f"{_prefix}_ENABLED", True),
-        # PixVerse: the webhook created in its console, named in each create (the emulator knows "wh_emulator").
-        "WEBHOOK_ID": env_str(f"{_prefix}_WEBHOOK_ID", "" if _key else _EMULATOR_WEBHOOK_IDS.get(_name, "")),
-    }
+# Each provider's facts (real and emulator base URLs, env prefix, default concurrency, the emulator's dev webhook
+# secret) live in its adapter; the registry builds PROVIDERS from them and the environment.
+from generations.providers.registry import providers_setting  # noqa: E402
+
+PROVIDERS: dict[str, dict[str, object]] = providers_setting(emulator_url=EMULATOR_URL)
 # Seconds to wait for a provider: to connect (an unreachable provider is a definite, non-billable refusal) and to
 # read an answer (a create whose answer does not come in time is ambiguous and is never resent).
 PROVIDER_HTTP_TIMEOUT = {

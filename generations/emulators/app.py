@@ -23,6 +23,8 @@ Routes (each provider's real paths after a prefix; see the provider modules for 
                                          "by_key"}``
   ``GET /_control/jobs``                 every job with its state (debugging)
   ``GET /_control/webhooks``             every webhook sent, with headers, body and the receiver's status
+  ``POST /_control/billing``             ``{"provider", "job_id", "credits"|"billed_seconds"}``: that job's
+                                         provider reports another charge (a billing fault)
   =====================================  ==========================================================================
 
 Every answer is built from the request's Host, so the same app works in-process (``http://emulator.test``) and on a
@@ -48,8 +50,9 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from generations.emulators import faults as fault_table
-from generations.emulators.config import PROVIDERS, EmulatorConfig
+from generations.emulators.config import EmulatorConfig
 from generations.emulators.faults import FaultBoard, parse_prompt
+from generations.emulators.registry import emulator_classes
 from generations.emulators.render import RenderSpec, render_mp4
 from generations.emulators.store import Clock, Job, JobStore, Outcome
 from generations.emulators.webhooks import WebhookDispatcher
@@ -82,11 +85,6 @@ class EmulatorApp:
     """The WSGI application. Holds the store, the fault board, the config and the four provider emulators."""
 
     def __init__(self, config: EmulatorConfig) -> None:
-        from generations.emulators.dashscope import DashScopeEmulator
-        from generations.emulators.highway import HighwayEmulator
-        from generations.emulators.pixverse import PixVerseEmulator
-        from generations.emulators.wavespeed import WaveSpeedEmulator
-
         self.config = config
         self._initial_config = replace(config, concurrency=dict(config.concurrency))
         self.clock = Clock()
@@ -97,22 +95,14 @@ class EmulatorApp:
         self._render_locks_guard = threading.Lock()
         self._ticker: threading.Thread | None = None
         self._ticker_lock = threading.Lock()
-        self.providers: dict[str, ProviderEmulator] = {
-            emulator.name: emulator
-            for emulator in (
-                WaveSpeedEmulator(self),
-                PixVerseEmulator(self),
-                DashScopeEmulator(self),
-                HighwayEmulator(self),
-            )
-        }
+        self.providers: dict[str, ProviderEmulator] = {name: cls(self) for name, cls in emulator_classes().items()}
         self._kinds: dict[Handler, tuple[str, str]] = {}
         rules: list[Rule] = []
         for provider in self.providers.values():
             for path, methods, handler, kind in provider.routes():
                 rules.append(Rule(f"/{provider.name}{path}", methods=methods, endpoint=handler))
                 self._kinds[handler] = (provider.name, kind)
-        providers = ",".join(PROVIDERS)
+        providers = ",".join(self.providers)
         rules += [
             Rule(
                 f"/<any({providers}):provider>/files/<job_id>.mp4", methods=["GET", "HEAD"], endpoint=self.serve_output
@@ -130,6 +120,7 @@ class EmulatorApp:
             Rule("/_control/creates", methods=["GET"], endpoint=self.control_creates),
             Rule("/_control/jobs", methods=["GET"], endpoint=self.control_jobs),
             Rule("/_control/webhooks", methods=["GET"], endpoint=self.control_webhooks),
+            Rule("/_control/billing", methods=["POST"], endpoint=self.control_billing),
         ]
         self.url_map = Map(rules, strict_slashes=False)
         self._sync_store_config()
@@ -348,12 +339,7 @@ class EmulatorApp:
         base = request.host_url.rstrip("/")
         return json_response(
             {
-                "emulators": {
-                    "wavespeed": f"{base}/wavespeed/api/v3",
-                    "pixverse": f"{base}/pixverse/openapi/v2",
-                    "dashscope": f"{base}/dashscope/api/v1",
-                    "highway": f"{base}/highway/v3",
-                },
+                "emulators": {name: f"{base}/{name}{emulator.api_prefix}" for name, emulator in self.providers.items()},
                 "control": f"{base}/_control",
             }
         )
@@ -375,7 +361,7 @@ class EmulatorApp:
             if not isinstance(body, dict):
                 return json_response({"error": "expected a JSON object"}, 400)
             provider = body.get("provider", "*")
-            if provider not in (*PROVIDERS, "*"):
+            if provider not in (*self.providers, "*"):
                 return json_response({"error": f"unknown provider {provider!r}"}, 400)
             try:
                 self.faults.arm(
@@ -435,6 +421,24 @@ class EmulatorApp:
                 for job in self.store.jobs.values()
             ]
         return json_response({"jobs": jobs})
+
+    def control_billing(self, request: Request) -> Response:
+        """A billing fault: make ``provider`` report another charge for one job (``credits`` for PixVerse's
+        ``Resp.credits``, ``billed_seconds`` for DashScope's ``usage.duration``), as a provider's bill could differ."""
+        body = request_json(request)
+        if not isinstance(body, dict):
+            return json_response({"error": "expected a JSON object"}, 400)
+        job = self.store.get_job(str(body.get("provider", "")), str(body.get("job_id", "")))
+        if job is None:
+            return json_response({"error": "no such job"}, 404)
+        changes = {"credits": "reported_credits", "billed_seconds": "reported_seconds"}
+        for key, extra_key in changes.items():
+            if key in body:
+                value = body[key]
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    return json_response({"error": f"{key} must be a non-negative integer"}, 400)
+                job.extra[extra_key] = value
+        return json_response({"job_id": job.id, "reported": {k: job.extra.get(v) for k, v in changes.items()}})
 
     def control_webhooks(self, request: Request) -> Response:
         return json_response({"webhooks": self.webhooks.listing()})

@@ -13,10 +13,11 @@ from typing import Any
 
 import httpx
 
+from generations.emulators.registry import provider_names
+
 #: Not a secret: the emulator's fixed dev default, so local settings can verify its webhooks without setup.
 DEFAULT_WAVESPEED_WEBHOOK_SECRET = "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA"  # noqa: S105
 DEFAULT_PIXVERSE_WEBHOOK_SECRET = "emulator-pixverse-webhook-secret"  # noqa: S105 - a fixed dev default
-PROVIDERS: tuple[str, ...] = ("wavespeed", "pixverse", "dashscope", "highway")
 
 
 def _env_float(name: str, default: float) -> float:
@@ -25,8 +26,11 @@ def _env_float(name: str, default: float) -> float:
 
 
 def default_concurrency() -> dict[str, int | None]:
-    """WaveSpeed Bronze tier: 2 (queues above it); PixVerse: 5 (refuses with 500044); the others: unlimited."""
-    return {"wavespeed": 2, "pixverse": 5, "dashscope": None, "highway": None}
+    """Each emulator's own default (WaveSpeed Bronze: 2, queues above it; PixVerse: 5, refuses with 500044; the
+    others unlimited), from ``generations.emulators.registry``."""
+    from generations.emulators.registry import emulator_classes
+
+    return {name: cls.default_concurrency for name, cls in emulator_classes().items()}
 
 
 @dataclass
@@ -92,7 +96,7 @@ class EmulatorConfig:
             raise ValueError(f"cannot change {', '.join(sorted(unknown))} at run time")
         for key, value in changes.items():
             if key == "concurrency":
-                if not isinstance(value, dict) or set(value) - set(PROVIDERS):
+                if not isinstance(value, dict) or set(value) - set(provider_names()):
                     raise ValueError("concurrency must map provider names to an int or null")
                 self.concurrency = {**self.concurrency, **value}
             else:

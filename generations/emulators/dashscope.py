@@ -99,6 +99,8 @@ def error(status: int, code: str, message: str, headers: dict[str, str] | None =
 
 class DashScopeEmulator(ProviderEmulator):
     name = "dashscope"
+    api_prefix = "/api/v1"
+    default_concurrency = None
 
     def routes(self) -> list[Route]:
         return [
@@ -285,7 +287,7 @@ class DashScopeEmulator(ProviderEmulator):
         if job.state is JobState.SUCCEEDED:
             output["video_url"] = self.output_url(request, job)
             result["usage"] = {
-                "duration": job.duration,
+                "duration": job.extra.get("reported_seconds", job.duration),  # ``/_control/billing`` may change it
                 "shot_type": "single",
                 "size": f"{job.width}*{job.height}",
                 "fps": 24,

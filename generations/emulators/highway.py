@@ -73,6 +73,8 @@ def error(status: int, reason: str, message: str, headers: dict[str, str] | None
 
 class HighwayEmulator(ProviderEmulator):
     name = "highway"
+    api_prefix = "/v3"
+    default_concurrency = None
 
     def __init__(self, app: Any) -> None:
         super().__init__(app)

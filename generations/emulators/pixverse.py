@@ -85,6 +85,8 @@ def credits_for(resolution: str, duration: int, audio: bool) -> int:
 
 class PixVerseEmulator(ProviderEmulator):
     name = "pixverse"
+    api_prefix = "/openapi/v2"
+    default_concurrency = 5
 
     def __init__(self, app: Any) -> None:
         super().__init__(app)
@@ -314,7 +316,10 @@ class PixVerseEmulator(ProviderEmulator):
             "create_time": iso_utc(job.created_at),
             "modify_time": iso_utc(job.finished_at or job.started_at or job.created_at),
             "has_audio": job.audio,
-            "credits": 0 if job.state is JobState.MODERATED else job.extra.get("credits", 0),
+            # Moderated (documented) and failed [I] jobs are refunded; ``/_control/billing`` can report otherwise.
+            "credits": job.extra.get(
+                "reported_credits", 0 if job.state in (JobState.MODERATED, JobState.FAILED) else job.extra["credits"]
+            ),
             "cover_url": "",
         }
 

@@ -101,6 +101,10 @@ class ProviderEmulator(abc.ABC):
     """One provider's wire format. ``queues_when_full``: above the slot limit, queue (True) or refuse (False)."""
 
     name: ClassVar[str]
+    #: The provider's own API root below ``/<name>`` (e.g. ``/api/v3``): ``/<name><api_prefix>`` is its base URL.
+    api_prefix: ClassVar[str] = ""
+    #: Active jobs per account before it queues or refuses (``None``: unlimited); ``EmulatorConfig.concurrency``.
+    default_concurrency: ClassVar[int | None] = None
     queues_when_full: ClassVar[bool] = False
     flags_nsfw: ClassVar[bool] = False
 

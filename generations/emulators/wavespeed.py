@@ -80,6 +80,8 @@ def error_body(code: int, message: str) -> dict[str, Any]:
 
 class WaveSpeedEmulator(ProviderEmulator):
     name = "wavespeed"
+    api_prefix = "/api/v3"
+    default_concurrency = 2
     queues_when_full = True
     flags_nsfw = True
 

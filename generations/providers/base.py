@@ -1,7 +1,10 @@
 """The contract between the studio and a provider adapter: dataclasses at the boundary, one abstract adapter.
 
-An adapter only builds requests and parses answers (django-anymail style); HTTP goes through
-``generations.providers.http`` (the single seam), and every failure is one of ``generations.providers.errors``.
+An adapter only builds requests and parses answers (django-anymail's ``base_requests`` pattern): the base class owns
+the submit sequence (``submit``: support check → ``build_create`` → ``send_create`` → ``parse_created``, with an
+unreadable answer turned into ``AmbiguousSubmitError``), and each adapter supplies its request builder and its
+response parser. HTTP goes through ``generations.providers.http`` (the single seam), and every failure is one of
+``generations.providers.errors``.
 
 Invariants every adapter keeps:
 - ``submit`` sends at most one create request per call, and raises ``AmbiguousSubmitError`` whenever that request may
@@ -14,12 +17,19 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from generations.providers.errors import PermanentError, UnsupportedFeatureError
+from generations.providers.errors import (
+    AmbiguousSubmitError,
+    MalformedResponseError,
+    PermanentError,
+    UnsupportedFeatureError,
+    WebhookVerificationError,
+)
 
 RESOLUTIONS: tuple[str, ...] = ("360p", "540p", "720p", "1080p")
 ASPECT_RATIOS: tuple[str, ...] = ("16:9", "9:16", "4:3", "3:4", "1:1", "2:3", "3:2", "21:9")
@@ -131,12 +141,23 @@ class SubmitResult:
 
 
 @dataclass(frozen=True)
+class CreateRequest:
+    """The one paid create an adapter builds for a spec: ``POST {base}{path}`` with a JSON body."""
+
+    path: str
+    json: dict[str, Any]
+    params: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PollResult:
     """The provider's view of one job, normalized.
 
     ``billed_seconds`` is what the provider says it billed (DashScope ``usage.duration``); ``None`` when it does not
     say, in which case the requested duration is billed. ``nsfw`` is set when the provider flagged the output.
-    ``retry_after`` is a hint in seconds for the next poll when the provider gave one.
+    ``output_url_ttl`` is how long the output URL stays valid, when the provider says (HighwayAPI ``video_url_ttl``).
+    ``billed_seconds`` and ``provider_credits`` are what provider-bill reconciliation compares with our charge.
     """
 
     state: ProviderState
@@ -146,17 +167,12 @@ class PollResult:
     nsfw: bool = False
     error_code: str = ""
     error_message: str = ""
-    retry_after: float | None = None
-    progress: int | None = None
     width: int | None = None
     height: int | None = None
     has_audio: bool | None = None
-    # Added by the adapter layer (defaults keep older callers valid):
-    # ``retryable``: a FAILED job whose cause the provider calls passing (WaveSpeed 5xxx). Resubmitting is a *new*
-    # paid create, so the pipeline decides; the adapter only reports it.
-    retryable: bool = False
-    # ``output_url_ttl``: seconds the output URL stays valid, when the provider says (HighwayAPI ``video_url_ttl``).
     output_url_ttl: float | None = None
+    #: What the provider reports it charged, in its own credits (PixVerse ``Resp.credits``), when it says.
+    provider_credits: int | None = None
 
 
 @dataclass(frozen=True)
@@ -256,9 +272,34 @@ class ProviderAdapter(abc.ABC):
     name: ClassVar[str]
     label: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    # --- The provider's facts (providers.md). Settings, routing, poll timing and tests read them from here.
+    #: The real API root, and the emulator's root below ``EMULATOR_URL`` (``/<name>/...``).
+    api_base_url: ClassVar[str] = ""
+    emulator_path: ClassVar[str] = ""
+    #: Environment names: ``<env_prefix>_API_KEY``, ``_BASE_URL``, ``_CONCURRENCY``, ``_WEBHOOK_SECRET``, ...
+    env_prefix: ClassVar[str] = ""
+    #: Jobs we run at once on one account unless ``<env_prefix>_CONCURRENCY`` says otherwise.
+    default_concurrency: ClassVar[int] = 1
+    #: The provider's floor for the interval between two polls of a job, in seconds.
+    min_poll_seconds: ClassVar[float] = 0.0
+    #: ``auto`` routing order when no cost tells them apart (lower first).
+    routing_rank: ClassVar[int] = 100
+    #: What the local emulator uses, so a key-less setup verifies its webhooks with no configuration.
+    emulator_webhook_secret: ClassVar[str] = ""
+    emulator_webhook_id: ClassVar[str] = ""
     #: The body a webhook delivery we accepted must be answered with (HTTP 200, text/plain), when the provider
     #: requires one (PixVerse: ``ok``, else it resends); "" answers with our JSON.
     webhook_ack_body: ClassVar[str] = ""
+
+    @classmethod
+    def verify_webhook(cls, *, body: bytes, headers: Mapping[str, str], secret: str) -> dict[str, Any]:
+        """The verified payload of an inbound webhook; ``WebhookVerificationError`` when it is not genuine."""
+        raise WebhookVerificationError(f"{cls.name} does not send webhooks we can verify")
+
+    @classmethod
+    def webhook_job_id(cls, payload: Mapping[str, Any]) -> str:
+        """The provider job id a verified payload is about."""
+        raise WebhookVerificationError(f"{cls.name} does not send webhooks")
 
     def __init__(self, config: ProviderConfig | None = None) -> None:
         self.config = config or ProviderConfig()
@@ -281,9 +322,31 @@ class ProviderAdapter(abc.ABC):
             raise PermanentError(f"{self.label} needs a public image URL", provider=self.name, code="no_image_url")
         return handle
 
-    @abc.abstractmethod
     def submit(self, spec: JobSpec) -> SubmitResult:
-        """Send the one paid create request. See the module docstring for the error rules."""
+        """Send the one paid create request: support check, then send, then ambiguous-outcome handling.
+
+        ``parse_created`` raising ``MalformedResponseError`` means the provider answered 2xx but we cannot read a job
+        id: the create may have been accepted, so it is ``AmbiguousSubmitError`` (reconciled, never resent).
+        """
+        self.check_supported(spec)
+        request = self.build_create(spec)
+        answer = self.send_create(spec, request)
+        try:
+            return self.parse_created(answer)
+        except MalformedResponseError as exc:
+            raise AmbiguousSubmitError(f"{exc.message}; the create may have been accepted", provider=self.name) from exc
+
+    @abc.abstractmethod
+    def build_create(self, spec: JobSpec) -> CreateRequest:
+        """The create request for ``spec`` (may upload images first: uploads are free and safe to retry)."""
+
+    @abc.abstractmethod
+    def send_create(self, spec: JobSpec, request: CreateRequest) -> Any:
+        """Send ``request`` through the seam as a create (``is_create=True``, the job UUID as idempotency key)."""
+
+    @abc.abstractmethod
+    def parse_created(self, answer: Any) -> SubmitResult:
+        """Read the provider's job id from the create's answer; ``MalformedResponseError`` when it is not there."""
 
     def find_created(self, spec: JobSpec, *, sent_at: datetime) -> list[str] | None:
         """Ask the provider which jobs may be the create of ``spec`` sent at ``sent_at`` (reconciling ``unknown``).
@@ -301,3 +364,8 @@ class ProviderAdapter(abc.ABC):
     def cancel(self, provider_job_id: str) -> bool:
         """Ask the provider to cancel. True if it did; False if it is too late. Unsupported by default."""
         raise NotImplementedError
+
+    def expired_means_not_yet(self, result: PollResult) -> bool:
+        """For an EXPIRED answer about a job younger than the provider's horizon: True when it means "no answer yet"
+        (retry the poll) rather than "gone" (a provider quirk; by default an expired job is gone)."""
+        return False

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 from generations.providers.base import (
     Capabilities,
+    CreateRequest,
     JobSpec,
     Mode,
     PollResult,
@@ -43,7 +44,6 @@ from generations.providers.budget import RequestBudget
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
 from generations.providers.errors import (
     AccountExhaustedError,
-    AmbiguousSubmitError,
     MalformedResponseError,
     ModerationError,
     PermanentError,
@@ -107,6 +107,12 @@ STATUS_MAP: dict[str, ProviderState] = {
 class DashScopeAdapter(ProviderAdapter):
     name: ClassVar[str] = "dashscope"
     label: ClassVar[str] = "Alibaba DashScope"
+    api_base_url: ClassVar[str] = "https://dashscope.aliyuncs.com/api/v1"
+    emulator_path: ClassVar[str] = "/dashscope/api/v1"
+    env_prefix: ClassVar[str] = "DASHSCOPE"
+    default_concurrency: ClassVar[int] = 4  # documented: 5 concurrent C1 tasks per key; keep one spare
+    min_poll_seconds: ClassVar[float] = 5.0  # suggests 15 s; 20 status queries/s per account
+    routing_rank: ClassVar[int] = 2
     capabilities: ClassVar[Capabilities] = Capabilities(
         modes=frozenset(Mode),
         seed=True,
@@ -161,22 +167,23 @@ class DashScopeAdapter(ProviderAdapter):
             input_["media"] = media
         return {"model": model, "input": input_, "parameters": parameters}
 
-    def submit(self, spec: JobSpec) -> SubmitResult:
-        self.check_supported(spec)
-        answer = self._http.request(
+    def build_create(self, spec: JobSpec) -> CreateRequest:
+        return CreateRequest(CREATE_PATH, self.build_body(spec), headers={"X-DashScope-Async": "enable"})
+
+    def send_create(self, spec: JobSpec, request: CreateRequest) -> HttpAnswer:
+        return self._http.request(
             "POST",
-            CREATE_PATH,
-            json=self.build_body(spec),
-            headers={"X-DashScope-Async": "enable"},
+            request.path,
+            json=request.json,
+            headers=request.headers,
             is_create=True,
             idempotency_key=str(spec.job_id),
         )
-        try:
-            body = expect_mapping(answer.data, what="response", provider=self.name)
-            output = expect_mapping(body.get("output"), what="output", provider=self.name)
-            task_id = expect_str(output, "task_id", what="output", provider=self.name)
-        except MalformedResponseError as exc:
-            raise AmbiguousSubmitError(f"{exc.message}; the create may have been accepted", provider=self.name) from exc
+
+    def parse_created(self, answer: HttpAnswer) -> SubmitResult:
+        body = expect_mapping(answer.data, what="response", provider=self.name)
+        output = expect_mapping(body.get("output"), what="output", provider=self.name)
+        task_id = expect_str(output, "task_id", what="output", provider=self.name)
         status = str(output.get("task_status") or "PENDING")
         return SubmitResult(
             provider_job_id=task_id,
@@ -242,6 +249,10 @@ class DashScopeAdapter(ProviderAdapter):
     def poll(self, provider_job_id: str) -> PollResult:
         answer = self._http.request("GET", f"/tasks/{provider_job_id}", budget=self.status_budget())
         return parse_task(expect_mapping(answer.data, what="response", provider=self.name), provider=self.name)
+
+    def expired_means_not_yet(self, result: PollResult) -> bool:
+        """DashScope says UNKNOWN for ids older than 24 h; for a young id it is not an answer yet [I]."""
+        return result.raw_status == "UNKNOWN"
 
     def cancel(self, provider_job_id: str) -> bool:
         """True when DashScope canceled the task; False when it is past PENDING (DashScope answers 4xx)."""

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from generations.providers.base import (
     Capabilities,
+    CreateRequest,
     JobSpec,
     Mode,
     PollResult,
@@ -31,7 +32,6 @@ from generations.providers.base import (
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
 from generations.providers.errors import (
     AccountExhaustedError,
-    AmbiguousSubmitError,
     MalformedResponseError,
     PermanentError,
     ProviderError,
@@ -70,6 +70,11 @@ def read_highway_error(data: Any) -> tuple[str, str]:
 class HighwayAdapter(ProviderAdapter):
     name: ClassVar[str] = "highway"
     label: ClassVar[str] = "HighwayAPI"
+    api_base_url: ClassVar[str] = "https://api.highwayapi.ai/v3"
+    emulator_path: ClassVar[str] = "/highway/v3"
+    env_prefix: ClassVar[str] = "HIGHWAY"
+    default_concurrency: ClassVar[int] = 4
+    routing_rank: ClassVar[int] = 3
     capabilities: ClassVar[Capabilities] = Capabilities(
         modes=frozenset(Mode),
         prompt_required=frozenset(Mode),
@@ -126,20 +131,17 @@ class HighwayAdapter(ProviderAdapter):
             ]
         return body
 
-    def submit(self, spec: JobSpec) -> SubmitResult:
-        self.check_supported(spec)
-        answer = self._http.request(
-            "POST",
-            CREATE_PATHS[spec.mode],
-            json=self.build_body(spec),
-            is_create=True,
-            idempotency_key=str(spec.job_id),
+    def build_create(self, spec: JobSpec) -> CreateRequest:
+        return CreateRequest(CREATE_PATHS[spec.mode], self.build_body(spec))
+
+    def send_create(self, spec: JobSpec, request: CreateRequest) -> HttpAnswer:
+        return self._http.request(
+            "POST", request.path, json=request.json, is_create=True, idempotency_key=str(spec.job_id)
         )
-        try:
-            body = expect_mapping(answer.data, what="response", provider=self.name)
-            task_id = expect_str(body, "task_id", what="response", provider=self.name)
-        except MalformedResponseError as exc:
-            raise AmbiguousSubmitError(f"{exc.message}; the create may have been accepted", provider=self.name) from exc
+
+    def parse_created(self, answer: HttpAnswer) -> SubmitResult:
+        body = expect_mapping(answer.data, what="response", provider=self.name)
+        task_id = expect_str(body, "task_id", what="response", provider=self.name)
         return SubmitResult(provider_job_id=task_id, state=ProviderState.QUEUED)
 
     def poll(self, provider_job_id: str) -> PollResult:
@@ -172,7 +174,6 @@ def parse_task_result(body: Mapping[str, Any], *, provider: str = HighwayAdapter
     state = STATUS_MAP.get(status)
     if state is None:
         raise UnknownStatusError(f"unknown HighwayAPI status {status!r}", provider=provider, code=status)
-    progress = _number(task.get("progress_percent"))
     if state == ProviderState.SUCCEEDED:
         videos = body.get("videos")
         video = videos[0] if isinstance(videos, list) and videos else None
@@ -183,7 +184,6 @@ def parse_task_result(body: Mapping[str, Any], *, provider: str = HighwayAdapter
             raw_status=status,
             output_url=video["video_url"],
             output_url_ttl=_number(video.get("video_url_ttl")),
-            progress=100,
         )
     if state == ProviderState.FAILED:
         reason = str(task.get("reason") or "")
@@ -192,4 +192,4 @@ def parse_task_result(body: Mapping[str, Any], *, provider: str = HighwayAdapter
             raw_status=status,
             error_message=reason,
         )
-    return PollResult(state=state, raw_status=status, progress=None if progress is None else int(progress))
+    return PollResult(state=state, raw_status=status)

@@ -25,9 +25,10 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, ClassVar
 
-from generations.providers import uploads
+from generations.providers import uploads, webhooks
 from generations.providers.base import (
     Capabilities,
+    CreateRequest,
     ImageInput,
     JobSpec,
     Mode,
@@ -113,6 +114,22 @@ def read_envelope_error(data: Any) -> tuple[str, str]:
 class PixVerseAdapter(ProviderAdapter):
     name: ClassVar[str] = "pixverse"
     label: ClassVar[str] = "PixVerse Platform"
+    api_base_url: ClassVar[str] = "https://app-api.pixverse.ai/openapi/v2"
+    emulator_path: ClassVar[str] = "/pixverse/openapi/v2"
+    env_prefix: ClassVar[str] = "PIXVERSE"
+    default_concurrency: ClassVar[int] = 2
+    routing_rank: ClassVar[int] = 0  # first-party prices, PixVerse's own credit unit
+    emulator_webhook_secret: ClassVar[str] = "emulator-pixverse-webhook-secret"  # noqa: S105 - dev default
+    emulator_webhook_id: ClassVar[str] = "wh_emulator"
+
+    @classmethod
+    def verify_webhook(cls, *, body: bytes, headers: Mapping[str, str], secret: str) -> dict[str, Any]:
+        return webhooks.verify_pixverse(body=body, headers=headers, secret=secret)
+
+    @classmethod
+    def webhook_job_id(cls, payload: Mapping[str, Any]) -> str:
+        return webhooks.webhook_job_id(provider=cls.name, payload=payload)
+
     capabilities: ClassVar[Capabilities] = Capabilities(
         modes=frozenset(Mode),
         prompt_required=frozenset(Mode),
@@ -230,17 +247,19 @@ class PixVerseAdapter(ProviderAdapter):
             body["seed"] = spec.seed
         return body
 
-    def submit(self, spec: JobSpec) -> SubmitResult:
-        """One create, sent with ``spec.trace_id`` as its ``Ai-trace-id`` (the pipeline stored it before this call; a
-        fresh one is minted when it is empty). Uploads happen before, each with its own trace id, and are not paid."""
-        self.check_supported(spec)
+    def build_create(self, spec: JobSpec) -> CreateRequest:
+        """The create for ``spec``; uploads images without a cached ``img_id`` first (each with its own trace id)."""
         self._cached_shas.clear()
-        body = self.build_body(spec)
+        return CreateRequest(CREATE_PATHS[spec.mode], self.build_body(spec))
+
+    def send_create(self, spec: JobSpec, request: CreateRequest) -> tuple[Mapping[str, Any], str]:
+        """Sent with ``spec.trace_id`` as its ``Ai-trace-id`` (stored by the pipeline before this call; a fresh one is
+        minted when empty). A 400017 while cached img_ids were used forgets them and is retried as transient."""
         try:
-            resp, trace_id = self._call(
+            return self._call(
                 "POST",
-                CREATE_PATHS[spec.mode],
-                json=body,
+                request.path,
+                json=request.json,
                 is_create=True,
                 idempotency_key=str(spec.job_id),
                 trace_id=spec.trace_id,
@@ -256,11 +275,22 @@ class PixVerseAdapter(ProviderAdapter):
                 code=exc.code,
                 http_status=exc.http_status,
             ) from exc
-        try:
-            video_id = expect_str(resp, "video_id", what="create Resp", provider=self.name)
-        except MalformedResponseError as exc:
-            raise AmbiguousSubmitError(f"{exc.message}; reconcile", provider=self.name) from exc
+
+    def parse_created(self, answer: tuple[Mapping[str, Any], str]) -> SubmitResult:
+        resp, trace_id = answer
+        video_id = expect_str(resp, "video_id", what="create Resp", provider=self.name)
         return SubmitResult(provider_job_id=video_id, state=ProviderState.QUEUED, trace_id=trace_id)
+
+    def balance(self) -> int:
+        """Credits left on the account (``GET /account/balance``: monthly + package credits). Free, safe to retry."""
+        resp, _ = self._call("GET", "/account/balance")
+        total = 0
+        for key in ("credit_monthly", "credit_package"):
+            value = resp.get(key)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise MalformedResponseError(f"balance without an integer {key}", provider=self.name)
+            total += value
+        return total
 
     def poll(self, provider_job_id: str) -> PollResult:
         resp, _ = self._call("GET", f"/video/result/{provider_job_id}")
@@ -284,6 +314,7 @@ def parse_status(resp: Mapping[str, Any], *, provider: str = PixVerseAdapter.nam
         raise MalformedResponseError("status 1 without a url", provider=provider)
     width, height = resp.get("outputWidth"), resp.get("outputHeight")
     has_audio = resp.get("has_audio")
+    credits = resp.get("credits")
     return PollResult(
         state=state,
         raw_status=str(status),
@@ -293,4 +324,7 @@ def parse_status(resp: Mapping[str, Any], *, provider: str = PixVerseAdapter.nam
         width=width if isinstance(width, int) and width > 0 else None,
         height=height if isinstance(height, int) and height > 0 else None,
         has_audio=has_audio if isinstance(has_audio, bool) else None,
+        provider_credits=credits
+        if isinstance(credits, int) and not isinstance(credits, bool) and credits >= 0
+        else None,
     )

@@ -1,7 +1,9 @@
 """The provider registry: name → adapter class, and adapters built from ``settings.PROVIDERS``.
 
-``settings.PROVIDERS[name]`` is a dict with ``API_KEY``, ``BASE_URL``, ``CONCURRENCY``, ``WEBHOOK_SECRET`` and
-``ENABLED``. Adding a provider = one adapter module + one line in ``ADAPTERS`` (see README.md in this package).
+``settings.PROVIDERS[name]`` is a dict with ``API_KEY``, ``BASE_URL``, ``CONCURRENCY``, ``WEBHOOK_SECRET``,
+``WEBHOOK_ID``, ``ENABLED`` and ``EMULATED``. ``providers_setting`` builds it from the environment and each adapter's
+facts (``settings.py`` calls it), so adding a provider is one adapter module registered here (``register_adapter``
+or a line in ``ADAPTERS``) plus one emulator module — see README.md in this package.
 """
 
 from __future__ import annotations
@@ -17,9 +19,57 @@ from generations.providers.highway import HighwayAdapter
 from generations.providers.pixverse import PixVerseAdapter
 from generations.providers.wavespeed import WaveSpeedAdapter
 
+#: The key every emulator accepts (any key not starting with "invalid" is accepted there).
+EMULATOR_API_KEY = "emulator-key"
+
 ADAPTERS: dict[str, type[ProviderAdapter]] = {
     adapter.name: adapter for adapter in (WaveSpeedAdapter, PixVerseAdapter, DashScopeAdapter, HighwayAdapter)
 }
+
+
+def register_adapter(cls: type[ProviderAdapter]) -> type[ProviderAdapter]:
+    """Add (or replace) a provider. Usable as a class decorator; ``unregister_adapter`` undoes it."""
+    ADAPTERS[cls.name] = cls
+    return cls
+
+
+def unregister_adapter(name: str) -> None:
+    ADAPTERS.pop(name, None)
+
+
+def routing_order() -> list[str]:
+    """Provider names by each adapter's ``routing_rank`` (registry order breaks ties)."""
+    return sorted(ADAPTERS, key=lambda name: ADAPTERS[name].routing_rank)
+
+
+def providers_setting(*, emulator_url: str, environ: Mapping[str, str] | None = None) -> dict[str, dict[str, object]]:
+    """``settings.PROVIDERS`` from the environment and the adapters' facts.
+
+    A provider without ``<PREFIX>_API_KEY`` talks to the emulator at ``emulator_url`` + its ``emulator_path``
+    (``EMULATED``), with the emulator's development webhook secret and id, so a newcomer needs no keys at all.
+    """
+    from studio.env import env_bool, env_int, env_str
+
+    providers: dict[str, dict[str, object]] = {}
+    for name, adapter in ADAPTERS.items():
+        prefix = adapter.env_prefix or name.upper()
+        key = env_str(f"{prefix}_API_KEY", environ=environ)
+        emulated = not key
+        default_url = emulator_url.rstrip("/") + adapter.emulator_path if emulated else adapter.api_base_url
+        providers[name] = {
+            "API_KEY": key or EMULATOR_API_KEY,
+            "BASE_URL": env_str(f"{prefix}_BASE_URL", default_url, environ=environ).rstrip("/"),
+            "EMULATED": emulated,
+            "CONCURRENCY": env_int(f"{prefix}_CONCURRENCY", adapter.default_concurrency, min_value=1, environ=environ),
+            "WEBHOOK_SECRET": env_str(
+                f"{prefix}_WEBHOOK_SECRET", adapter.emulator_webhook_secret if emulated else "", environ=environ
+            ),
+            "WEBHOOK_ID": env_str(
+                f"{prefix}_WEBHOOK_ID", adapter.emulator_webhook_id if emulated else "", environ=environ
+            ),
+            "ENABLED": env_bool(f"{prefix}_ENABLED", True, environ=environ),
+        }
+    return providers
 
 
 class UnknownProviderError(LookupError):

@@ -3,7 +3,7 @@
 Quirks handled here:
 - Every answer is wrapped as ``{"code": 200, "message": ..., "data": {...}}``; a non-200 envelope code is an error.
 - Task error codes (``data.code``): 1200 moderation; 14xx permanent (fix the input); 5xxx transient (marked
-  ``retryable`` on a failed poll; a resubmit is a new paid create, so the pipeline decides).
+  not resubmitted: a resubmit is a new paid create).
 - ``has_nsfw_contents`` with any true entry means the output was flagged: MODERATED with ``nsfw=True``.
 - Images with bytes and no cached handle go through ``POST /media/upload/binary`` (free) → ``download_url``.
 - ``?webhook=<url>`` on submit when ``spec.webhook_url`` is set.
@@ -21,8 +21,10 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
+from generations.providers import webhooks
 from generations.providers.base import (
     Capabilities,
+    CreateRequest,
     ImageInput,
     JobSpec,
     Mode,
@@ -33,7 +35,6 @@ from generations.providers.base import (
 )
 from generations.providers.dimensions import DEFAULT_ASPECT_RATIO
 from generations.providers.errors import (
-    AmbiguousSubmitError,
     MalformedResponseError,
     ModerationError,
     PermanentError,
@@ -91,6 +92,21 @@ def code_error(code: int, message: str, *, provider: str, http_status: int | Non
 class WaveSpeedAdapter(ProviderAdapter):
     name: ClassVar[str] = "wavespeed"
     label: ClassVar[str] = "WaveSpeed"
+    api_base_url: ClassVar[str] = "https://api.wavespeed.ai/api/v3"
+    emulator_path: ClassVar[str] = "/wavespeed/api/v3"
+    env_prefix: ClassVar[str] = "WAVESPEED"
+    default_concurrency: ClassVar[int] = 2  # Bronze tier
+    routing_rank: ClassVar[int] = 1  # its published USD table is our rate card: never below it
+    emulator_webhook_secret: ClassVar[str] = "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA"  # noqa: S105 - dev default
+
+    @classmethod
+    def verify_webhook(cls, *, body: bytes, headers: Mapping[str, str], secret: str) -> dict[str, Any]:
+        return webhooks.verify_wavespeed(body=body, headers=headers, secret=secret)
+
+    @classmethod
+    def webhook_job_id(cls, payload: Mapping[str, Any]) -> str:
+        return webhooks.webhook_job_id(provider=cls.name, payload=payload)
+
     capabilities: ClassVar[Capabilities] = Capabilities(
         modes=frozenset(Mode), prompt_required=frozenset(Mode), webhooks=True
     )
@@ -156,22 +172,26 @@ class WaveSpeedAdapter(ProviderAdapter):
             ]
         return body
 
-    def submit(self, spec: JobSpec) -> SubmitResult:
-        self.check_supported(spec)
-        body = self.build_body(spec)
-        answer = self._http.request(
-            "POST",
+    def build_create(self, spec: JobSpec) -> CreateRequest:
+        return CreateRequest(
             f"{MODEL_PATH}/{CREATE_SLUGS[spec.mode]}",
-            json=body,
+            self.build_body(spec),
             params={"webhook": spec.webhook_url} if spec.webhook_url else None,
+        )
+
+    def send_create(self, spec: JobSpec, request: CreateRequest) -> HttpAnswer:
+        return self._http.request(
+            "POST",
+            request.path,
+            json=request.json,
+            params=request.params,
             is_create=True,
             idempotency_key=str(spec.job_id),
         )
-        try:
-            data = self._data(answer)
-            prediction_id = expect_str(data, "id", what="data", provider=self.name)
-        except MalformedResponseError as exc:
-            raise AmbiguousSubmitError(f"{exc.message}; the create may have been accepted", provider=self.name) from exc
+
+    def parse_created(self, answer: HttpAnswer) -> SubmitResult:
+        data = self._data(answer)
+        prediction_id = expect_str(data, "id", what="data", provider=self.name)
         status = str(data.get("status") or "created")
         return SubmitResult(
             provider_job_id=prediction_id, state=STATUS_MAP.get(status, ProviderState.QUEUED), raw_status=status
@@ -252,6 +272,5 @@ def parse_prediction(data: Mapping[str, Any], *, provider: str = WaveSpeedAdapte
             nsfw=nsfw,
             error_code="" if code is None else str(code),
             error_message=error_message,
-            retryable=code is not None and code >= 5000,
         )
     return PollResult(state=state, raw_status=status)

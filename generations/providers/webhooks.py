@@ -208,15 +208,11 @@ def verify_pixverse(
 
 
 def verify_webhook(*, provider: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-    """Verify an inbound webhook for ``provider`` with its configured ``WEBHOOK_SECRET``; return the payload."""
-    from generations.providers.registry import provider_config
+    """Verify an inbound webhook with ``provider``'s adapter and its configured ``WEBHOOK_SECRET``; return it."""
+    from generations.providers.registry import adapter_class, provider_config
 
     secret = provider_config(provider).webhook_secret
-    if provider == "wavespeed":
-        return verify_wavespeed(body=body, headers=headers, secret=secret)
-    if provider == "pixverse":
-        return verify_pixverse(body=body, headers=headers, secret=secret)
-    raise WebhookVerificationError(f"{provider} does not send webhooks we can verify")
+    return adapter_class(provider).verify_webhook(body=body, headers=headers, secret=secret)
 
 
 def webhook_job_id(*, provider: str, payload: Mapping[str, Any]) -> str:

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from django.conf import settings
 
-#: Providers that ask for a slower poll (DashScope suggests 15 s and allows 20 QPS per account).
-PROVIDER_MIN_POLL_SECONDS: dict[str, float] = {"dashscope": 5.0}
-
 
 def _float(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
@@ -30,7 +27,10 @@ def poll_max_seconds() -> float:
 
 def provider_min_poll_seconds(provider: str) -> float:
     """The provider's floor for the poll interval (never above the cap, so short test timelines stay short)."""
-    return min(PROVIDER_MIN_POLL_SECONDS.get(provider, 0.0), poll_max_seconds())
+    from generations.providers.registry import ADAPTERS  # the adapter carries it (``min_poll_seconds``)
+
+    adapter = ADAPTERS.get(provider)
+    return min(adapter.min_poll_seconds if adapter else 0.0, poll_max_seconds())
 
 
 def requeue_base_seconds() -> float:

@@ -488,6 +488,7 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
             provider_output_expires_at=expires,
             billed_seconds=result.billed_seconds,
             render_seconds=(now - job.submitted_at).total_seconds() if job.submitted_at else None,
+            provider_credits=result.provider_credits,
             next_poll_at=None,
         )
         if changed:
@@ -504,6 +505,7 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
             note="moderated by the provider" + (" (NSFW flag)" if result.nsfw else ""),
             error_code=(result.error_code or ("nsfw" if result.nsfw else "moderated"))[:100],
             error_message=result.error_message or "The provider's content checks blocked this video.",
+            provider_credits=result.provider_credits,
         )
     elif state == ProviderState.FAILED:
         finish_job(
@@ -513,6 +515,7 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
             note=f"provider reported failure ({result.raw_status})",
             error_code=(result.error_code or "provider_failed")[:100],
             error_message=result.error_message or f"{job.provider} could not generate this video.",
+            provider_credits=result.provider_credits,
         )
     elif state == ProviderState.CANCELED:
         finish_job(
@@ -525,8 +528,8 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
         young = job.submitted_at is not None and timezone.now() - job.submitted_at < timedelta(
             seconds=config.provider_horizon_seconds()
         )
-        if young and result.raw_status == "UNKNOWN":
-            # DashScope says UNKNOWN for ids older than 24 h; for a young id it is not an answer yet [I].
+        if young and get_adapter(job.provider).expired_means_not_yet(result):
+            # A provider quirk (DashScope's UNKNOWN for a young id), decided by its adapter.
             return _poll_error(
                 job, ProviderError("UNKNOWN status for a young task id", provider=job.provider, code="UNKNOWN")
             )

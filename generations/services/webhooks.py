@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from generations.models import GenerationJob
 from generations.providers import webhooks
 from generations.providers.errors import WebhookVerificationError
+from generations.providers.registry import adapter_class
 from generations.services.poll import restart_poll_chain
 from generations.states import AT_PROVIDER
 
@@ -39,7 +40,7 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
         logger.warning("refused %s webhook: %s", provider, reason)
         return WebhookOutcome(401, "invalid signature")
     try:
-        provider_job_id = webhooks.webhook_job_id(provider=provider, payload=payload)
+        provider_job_id = adapter_class(provider).webhook_job_id(payload)
     except WebhookVerificationError:
         return WebhookOutcome(400, "no job id")
     job = GenerationJob.objects.filter(provider=provider, provider_job_id=provider_job_id).first()

@@ -21,10 +21,11 @@ def spec(mode: Mode = Mode.TEXT_TO_VIDEO, **kwargs) -> JobSpec:
 
 
 @pytest.mark.django_db
-def test_auto_follows_the_static_preference_when_the_rate_card_has_no_costs():
+def test_auto_breaks_a_price_tie_by_routing_rank():
+    # Seeded from providers.md: PixVerse and WaveSpeed publish the same C1 prices; PixVerse ranks first.
     decision = routing.choose_provider(spec=spec(), requested=AUTO)
     assert decision.provider == "pixverse"
-    assert "static preference" in decision.reason
+    assert "$0.05/s" in decision.reason and "tie broken by routing rank" in decision.reason
 
 
 @pytest.mark.django_db
@@ -35,8 +36,54 @@ def test_auto_skips_providers_that_cannot_do_the_options():
     assert "wavespeed: unsupported" in decision.reason and "highway: unsupported" in decision.reason
 
 
+def _price_table(provider: str, usd: str, *, version: int = 1, days_ago: int = 0) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from generations.models import ProviderPrice, ProviderPriceTable
+
+    table = ProviderPriceTable.objects.create(
+        provider=provider, version=version, effective_from=timezone.now().date() - timedelta(days=days_ago)
+    )
+    ProviderPrice.objects.create(table=table, resolution="720p", audio=False, usd_per_second=Decimal(usd))
+
+
 @pytest.mark.django_db
-def test_auto_picks_the_cheapest_provider_from_the_rate_card_cost_column():
+def test_auto_picks_the_cheapest_provider_from_the_price_tables_and_says_why():
+    _price_table("highway", "0.041")
+    decision = routing.choose_provider(spec=spec(resolution="720p"), requested=AUTO)
+    assert decision.provider == "highway"
+    assert "cheapest healthy provider: HighwayAPI at $0.041/s" in decision.reason
+    assert "PixVerse Platform $0.05/s" in decision.reason  # the quote shows what it was compared with
+
+
+@pytest.mark.django_db
+def test_a_newer_price_version_wins_and_an_open_circuit_loses():
+    _price_table("highway", "0.041", version=1, days_ago=3)
+    _price_table("highway", "0.090", version=2, days_ago=1)  # prices went up yesterday
+    assert routing.choose_provider(spec=spec(resolution="720p"), requested=AUTO).provider == "pixverse"
+    _price_table("dashscope", "0.010")
+    ProviderAccount.objects.create(name="dashscope", open_until=timezone_now_plus(60))
+    decision = routing.choose_provider(spec=spec(resolution="720p"), requested=AUTO)
+    assert decision.provider == "pixverse"  # the cheapest one is unhealthy
+    assert "dashscope: circuit open" in decision.reason
+
+
+def timezone_now_plus(seconds: int):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+@pytest.mark.django_db
+def test_the_rate_card_cost_column_is_used_only_without_price_tables():
+    from generations.models import ProviderPriceTable
+
+    ProviderPriceTable.objects.all().delete()
     RateCardCell.objects.filter(rate_card__is_active=True, resolution="720p", audio=False).update(
         provider_costs={"pixverse": 9.0, "wavespeed": 10.0, "highway": 7.5}
     )

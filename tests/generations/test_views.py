@@ -201,3 +201,25 @@ def test_live_quote_problems_name_fields_by_their_labels(pipeline):
     body = response.content.decode()
     assert "Reference 1: Select a valid choice" in body
     assert "ref_asset_1" not in body
+
+
+def test_the_quote_shows_the_cheapest_provider_and_why(pipeline):
+    """Auto routing by cost (issue 9 item 6): with a cheaper price table, the quote names that provider and the
+    prices it was compared with."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from generations.models import ProviderPrice, ProviderPriceTable
+
+    table = ProviderPriceTable.objects.create(provider="wavespeed", version=2, effective_from=timezone.now().date())
+    for audio in (False, True):
+        ProviderPrice.objects.create(table=table, resolution="540p", audio=audio, usd_per_second=Decimal("0.001"))
+    world = pipeline.world
+    response = world.client_for(world.member).post(
+        reverse("generations:quote", kwargs={"project_pk": world.project.pk}),
+        compose_data(pipeline, provider="auto"),
+    )
+    html = response.content.decode()
+    assert "cheapest healthy provider: WaveSpeed at $0.001/s" in html
+    assert "PixVerse Platform $0.04/s" in html

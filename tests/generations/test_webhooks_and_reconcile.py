@@ -199,3 +199,43 @@ def test_poll_backoff_doubles_to_the_cap_and_honours_retry_after(settings):
     assert poll_delay(provider="dashscope", poll_count=0) == 5  # DashScope's floor
     assert poll_delay(provider="wavespeed", poll_count=0, retry_after=12) == 12
     assert poll_delay(provider="wavespeed", poll_count=0, retry_after=10_000) <= 2 * poll_max_seconds()
+
+
+PX_SECRET = "pixverse-test-secret"
+
+
+def post_pixverse(body: dict, *, secret: str = PX_SECRET, nonce: str = "", old_scheme: bool = False):
+    import base64
+    import hashlib
+    import hmac
+    import uuid
+    from urllib.parse import quote
+
+    raw = json.dumps(body).encode()
+    timestamp, nonce = str(int(time.time())), nonce or uuid.uuid4().hex
+    headers = webhooks.pixverse_headers(body=raw, secret=secret, timestamp=timestamp, nonce=nonce)
+    if old_scheme:  # the first build's reading: encodeURIComponent(raw body)
+        message = f"{timestamp}\n{nonce}\n{quote(raw, safe=chr(39) + '-_.!~*()')}".encode()
+        digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+        headers["Webhook-Signature"] = base64.b64encode(digest).decode()
+    return Client().post(
+        reverse("generations:webhook", kwargs={"provider": "pixverse"}),
+        data=raw,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def test_a_documented_pixverse_webhook_is_answered_ok_and_prompts_a_poll(pipeline, settings):
+    settings.PROVIDERS["pixverse"]["WEBHOOK_SECRET"] = PX_SECRET
+    job = submitted_job(pipeline, provider="pixverse")
+    seq = job.poll_seq
+    response = post_pixverse({"id": int(job.provider_job_id), "status": 1, "url": "https://x/v.mp4"})
+    assert (response.status_code, response.content, response["Content-Type"]) == (200, b"ok", "text/plain")
+    job.refresh_from_db()
+    assert job.poll_seq == seq + 1 and [w.task for w in pipeline.worker.queue] == ["job_poll"]
+    # Signed the first build's way, or with another secret: refused, nothing scheduled.
+    pipeline.worker.queue.clear()
+    assert post_pixverse({"id": int(job.provider_job_id), "status": 1}, old_scheme=True).status_code == 401
+    assert post_pixverse({"id": int(job.provider_job_id), "status": 1}, secret="other").status_code == 401
+    assert pipeline.worker.queue == []

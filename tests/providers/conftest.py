@@ -36,17 +36,13 @@ from PIL import Image
 
 from generations.providers import http as provider_http
 from generations.providers.base import ImageInput, JobSpec, Mode, ProviderAdapter, ProviderConfig, Reference
-from generations.providers.registry import adapter_class, get_adapter
+from generations.providers.registry import ADAPTERS, adapter_class, get_adapter
 from tests.net import free_port
 
 EMULATOR_HOST = "emulator.test"
 EMULATOR_URL = f"http://{EMULATOR_HOST}"
-EMULATOR_PREFIXES: dict[str, str] = {
-    "wavespeed": "/wavespeed/api/v3",
-    "pixverse": "/pixverse/openapi/v2",
-    "dashscope": "/dashscope/api/v1",
-    "highway": "/highway/v3",
-}
+#: Each provider's emulator root, from its adapter (``emulator_path``): the tests read the registry's facts.
+EMULATOR_PREFIXES: dict[str, str] = {name: adapter.emulator_path for name, adapter in ADAPTERS.items()}
 MEDIA_HOST = "media.test"
 FAKE_BASE_URL = "https://provider.test/base"
 

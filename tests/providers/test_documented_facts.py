@@ -297,3 +297,17 @@ def test_every_provider_offers_every_documented_mode() -> None:
     pairs = {(name, mode) for name, adapter in ADAPTERS.items() for mode in adapter.capabilities.modes}
     assert len(pairs) == 12
     assert {name for name, _ in pairs} == {"wavespeed", "pixverse", "dashscope", "highway"}
+
+
+def test_pixverse_balance_is_read_from_the_emulator(emu: Emulator) -> None:
+    from generations.emulators.transport import EmulatorTransport
+    from generations.providers.base import ProviderConfig
+    from generations.providers.http import use_transport
+    from generations.providers.pixverse import PixVerseAdapter
+
+    adapter = PixVerseAdapter(ProviderConfig(api_key="sk-test", base_url="http://emulator.test/pixverse/openapi/v2"))
+    with use_transport(EmulatorTransport(emu.app)):
+        before = adapter.balance()
+        adapter.submit(job_spec(Mode.TEXT_TO_VIDEO, resolution="360p", duration=2, aspect_ratio="16:9"))
+        after = adapter.balance()
+    assert before - after == 12  # 6 credits/s at 360p without audio, for 2 s

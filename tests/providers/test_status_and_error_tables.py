@@ -150,7 +150,6 @@ def test_status_table(row: StatusRow, mock_transport: MockProvider) -> None:
     assert result.state == row.state
     assert result.raw_status == str(row.status)
     assert result.error_code == row.error_code
-    assert result.retryable is row.retryable
     # A flagged WaveSpeed output keeps its URL (the pipeline may want it for review); nothing else has one.
     assert result.output_url == (VIDEO if row.status in WITH_OUTPUT else "")
     assert result.nsfw is bool(row.extra.get("has_nsfw_contents"))

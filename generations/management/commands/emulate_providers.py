@@ -1,7 +1,7 @@
-"""``python manage.py emulate_providers --host 127.0.0.1 --port 8765``: the four provider emulators on one socket.
+"""``python manage.py emulate_providers --host 127.0.0.1 --port 8765``: every provider emulator on one socket.
 
-Paths: ``/wavespeed/api/v3/…``, ``/pixverse/openapi/v2/…``, ``/dashscope/api/v1/…``, ``/highway/v3/…`` and the
-control API under ``/_control/…`` (see ``generations.emulators.app``).
+Paths: ``/<provider><its API root>/…`` for each emulator in ``generations.emulators.registry`` (``/wavespeed/api/v3``,
+``/pixverse/openapi/v2``, ``/dashscope/api/v1``, ``/highway/v3``) and the control API under ``/_control/…``.
 """
 
 from __future__ import annotations
@@ -44,14 +44,13 @@ class Command(BaseCommand):
         server = make_emulator_server(options["host"], options["port"], quiet=options["quiet"], **config)
         base = f"http://{options['host']}:{server.server_port}"
         config_now = server.emulator.config  # type: ignore[attr-defined]
+        urls = "".join(
+            f"  {name.upper()}: {base}/{name}{emulator.api_prefix}\n"
+            for name, emulator in server.emulator.providers.items()  # type: ignore[attr-defined]
+        )
         self.stdout.write(
             f"Provider emulators on {base} (queue {config_now.queue_seconds}s, run {config_now.run_seconds}s, "
-            f"media in {config_now.media_dir})\n"
-            f"  WAVESPEED_BASE_URL={base}/wavespeed/api/v3\n"
-            f"  PIXVERSE_BASE_URL={base}/pixverse/openapi/v2\n"
-            f"  DASHSCOPE_BASE_URL={base}/dashscope/api/v1\n"
-            f"  HIGHWAY_BASE_URL={base}/highway/v3\n"
-            f"  control: {base}/_control/\n"
+            f"media in {config_now.media_dir})\n{urls}  control: {base}/_control/\n"
         )
         try:
             server.serve_forever()

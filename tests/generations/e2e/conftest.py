@@ -25,16 +25,12 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from generations.models import GenerationJob
+from generations.providers.registry import ADAPTERS
 from generations.states import TERMINAL
 from studio.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[3]
-PREFIXES = {
-    "wavespeed": "/wavespeed/api/v3",
-    "pixverse": "/pixverse/openapi/v2",
-    "dashscope": "/dashscope/api/v1",
-    "highway": "/highway/v3",
-}
+PREFIXES = {name: adapter.emulator_path for name, adapter in ADAPTERS.items()}  # each adapter's emulator root
 EMULATOR_WEBHOOK_SECRET = "whsec_ZW11bGF0b3Itd2F2ZXNwZWVkLXNlY3JldA"  # the emulator's default WaveSpeed secret
 DEADLINE = 60.0
 
@@ -220,7 +216,7 @@ def e2e(
         "PYTHONUNBUFFERED": "1",
     }
     for name, prefix in PREFIXES.items():
-        env[f"{'HIGHWAY' if name == 'highway' else name.upper()}_BASE_URL"] = base + prefix
+        env[f"{ADAPTERS[name].env_prefix}_BASE_URL"] = base + prefix
     env.update(worker_env)
     _purge_broker()
     worker = Worker(env=env, log_path=tmp_path / "worker")

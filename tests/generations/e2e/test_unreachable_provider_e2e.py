@@ -30,7 +30,7 @@ from tests.providers.conftest import LOOPBACK, UnresponsiveListener
 
 pytestmark = [pytest.mark.e2e]
 
-#: Auto routing's first choice when the rate card has no cost column (``routing.STATIC_PREFERENCE``).
+#: Auto routing's first choice when the rate card has no cost column (the adapters' ``routing_rank``).
 UNREACHABLE = "pixverse"
 MAX_SUBMIT_ATTEMPTS = 3
 CIRCUIT_THRESHOLD = 2  # below MAX_SUBMIT_ATTEMPTS, so an auto job fails over before it runs out of attempts

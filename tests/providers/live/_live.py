@@ -16,19 +16,14 @@ import pytest
 from generations.providers.base import JobSpec, Mode, ProviderConfig, ProviderState, Reference
 from generations.providers.errors import MalformedResponseError, NotAccepted
 from generations.providers.http import download
-from generations.providers.registry import adapter_class
+from generations.providers.registry import ADAPTERS, adapter_class
 
-REAL_BASE_URLS = {
-    "wavespeed": "https://api.wavespeed.ai/api/v3",
-    "pixverse": "https://app-api.pixverse.ai/openapi/v2",
-    "dashscope": "https://dashscope.aliyuncs.com/api/v1",
-    "highway": "https://api.highwayapi.ai/v3",
-}
+REAL_BASE_URLS = {name: adapter.api_base_url for name, adapter in ADAPTERS.items()}  # each adapter's fact
 SAMPLE_IMAGE_URL = os.environ.get("LIVE_IMAGE_URL", "https://upload.wikimedia.org/wikipedia/commons/3/3a/Cat03.jpg")
 
 
 def key_env(name: str) -> str:
-    return "HIGHWAY_API_KEY" if name == "highway" else f"{name.upper()}_API_KEY"
+    return f"{ADAPTERS[name].env_prefix}_API_KEY"
 
 
 def live_adapter(name: str):  # type: ignore[no-untyped-def]

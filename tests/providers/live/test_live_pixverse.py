@@ -1,6 +1,6 @@
 """Live checks against the real pixverse API.
 
-Skipped unless PIXVERSE_API_KEY is set; the paid check also needs LIVE_SPEND=1.
+Skipped unless PIXVERSE_API_KEY is set; the paid check also needs LIVE_SPEND=1. The balance read is free.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.providers.live._live import check_paid_job, check_poll_unknown_id
+from tests.providers.live._live import check_paid_job, check_poll_unknown_id, live_adapter
 
 pytestmark = [
     pytest.mark.live,
@@ -23,3 +23,8 @@ def test_poll_of_an_unknown_id_is_classified() -> None:
 
 def test_one_paid_job_end_to_end() -> None:
     check_paid_job("pixverse")
+
+
+def test_the_account_balance_is_read() -> None:
+    """``GET /account/balance``: the provider's own view of what we have left (reconciliation's live cross-check)."""
+    assert live_adapter("pixverse").balance() >= 0
