@@ -257,7 +257,7 @@ def test_reference_to_video_from_thumbnails_to_a_ready_video_and_its_notificatio
     chosen = picker.locator(".chosen-ref")
     expect(chosen).to_have_count(2)
     # Drag the pup before the beach; the beach is the background.
-    chosen.nth(1).drag_to(chosen.nth(0))
+    chosen.nth(1).locator(".drag").drag_to(chosen.nth(0).locator(".drag"))
     expect(chosen.nth(0).locator("input.chosen-name")).to_have_value("pup")
     chosen.nth(1).locator("select.chosen-type").select_option("background")
 
