@@ -42,3 +42,7 @@ def usage_count(asset: Asset) -> int:
     from generations.models import JobReference
 
     return JobReference.objects.filter(asset=asset).values("job_id").distinct().count()
+
+
+def recent_assets(*, team: Team, limit: int = 8) -> list[Asset]:
+    return list(Asset.objects.filter(team=team).order_by("-created_at")[:limit])

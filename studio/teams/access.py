@@ -262,3 +262,12 @@ def may_see_wallet(user: User | AnonymousUser, wallet: Wallet) -> bool:
     if wallet.user_id is not None:
         return bool(wallet.user_id == user.pk)
     return wallet.team_id is not None and can(user, wallet.team_id, Perm.VIEW_BILLING)
+
+
+def may_change_member(actor: Membership, target: Membership) -> bool:
+    """Whether ``actor`` may change ``target``'s role or remove them (``check_member_change`` without raising)."""
+    try:
+        check_member_change(actor, target)
+    except (PermissionDenied, Http404):
+        return False
+    return True
