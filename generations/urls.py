@@ -7,6 +7,7 @@ app_name = "generations"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<int:project_pk>/new/", views.compose, name="compose"),
     path("projects/<int:project_pk>/quote/", views.quote, name="quote"),
+    path("projects/<int:project_pk>/picker/", views.asset_picker, name="picker"),
     path("projects/<int:project_pk>/library/", library.project_library, name="library"),
     path("videos/", library.team_videos, name="videos"),
     path("library/refresh/", library.library_refresh, name="library-refresh"),

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from billing.errors import BillingError
 from generations import selectors
 from generations.forms import ComposerForm
-from generations.models import GenerationJob, Lineage
+from generations.models import AUTO, GenerationJob, Lineage
 from generations.providers.registry import ADAPTERS
 from generations.services import library as library_services
 from generations.services.jobs import (
@@ -47,8 +47,46 @@ CANCEL_POLICY = (
 )
 
 
+PICKER_SIZE = 60
+
+
 def _composer_context(request: HttpRequest, form: ComposerForm, project: Any, **extra: Any) -> dict[str, Any]:
-    return {"form": form, "project": project, "cancel_policy": CANCEL_POLICY, **extra}
+    from studio.assets.selectors import picker_assets
+
+    provider = form.fields["provider"]
+    provider.choices = [(AUTO, auto_label()), *[c for c in provider.choices if c[0] != AUTO]]  # type: ignore[attr-defined]
+    return {
+        "form": form,
+        "project": project,
+        "cancel_policy": CANCEL_POLICY,
+        "picker_assets": picker_assets(team_id=project.team_id)[:PICKER_SIZE],
+        "can_upload": access.can(request.user, project.team_id, Perm.UPLOAD),
+        **extra,
+    }
+
+
+def auto_label() -> str:
+    """What ``auto`` really does (generations.routing): by cost when the rate card has a cost column, otherwise the
+    first available provider in a fixed order."""
+    from generations.providers.registry import ADAPTERS
+    from generations.routing import STATIC_PREFERENCE, provider_costs
+
+    if provider_costs(resolution="720p", audio=False):
+        return "Auto: the cheapest provider that can make it (by our cost per second)"
+    order = ", ".join(str(ADAPTERS[name].label) for name in STATIC_PREFERENCE if name in ADAPTERS)
+    return f"Auto: the first that can make it, in this order: {order}"
+
+
+@login_required
+@require_GET
+def asset_picker(request: HttpRequest, project_pk: int) -> HttpResponse:
+    """htmx: the composer picker's tiles, searched like the asset library (name, tag, or ``@ref_name``)."""
+    from studio.assets.selectors import asset_list
+
+    project = access.get_project_for_user(request.user, project_pk, Perm.GENERATE)
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
+    assets = asset_list(team=project.team, query=query)[:PICKER_SIZE]
+    return render(request, "generations/_picker_tiles.html", {"picker_assets": assets, "picker_query": query})
 
 
 @login_required
@@ -136,6 +174,7 @@ def quote(request: HttpRequest, project_pk: int) -> HttpResponse:
     form = ComposerForm(request.POST, team_id=project.team_id)
     context: dict[str, Any] = {"project": project}
     if form.is_valid():
+        context["provider_support"] = provider_support(form.to_request())
         try:
             context["preview"] = generation_preview(
                 user=request.user,  # type: ignore[arg-type]
@@ -154,6 +193,29 @@ def quote(request: HttpRequest, project_pk: int) -> HttpResponse:
             for name, errors in form.errors.items()
         ]
     return render(request, "generations/_quote.html", context)
+
+
+def provider_support(job_request: Any) -> dict[str, str]:
+    """For each provider, "" when it can make this video, else why not (the composer disables it with the reason)."""
+    from generations import routing
+    from generations.services.specs import build_spec
+
+    try:
+        spec = build_spec(
+            job_id=uuid4(),
+            mode=job_request.mode,
+            prompt=job_request.prompt,
+            resolution=job_request.resolution,
+            duration=job_request.duration,
+            aspect_ratio=job_request.aspect_ratio,
+            generate_audio_switch=job_request.generate_audio_switch,
+            seed=job_request.seed,
+            negative_prompt=job_request.negative_prompt,
+            references=job_request.references,
+        )
+    except (ValueError, MissingInput):
+        return {}
+    return {name: routing.supports(name, spec) for name in ADAPTERS}
 
 
 def _uuid(value: str) -> UUID:

@@ -9,8 +9,10 @@ from django.urls import reverse
 
 from generations.models import GenerationJob
 from studio.assets.models import Asset
+from studio.assets.selectors import recent_assets
 from studio.notifications.services import notify
 from studio.projects.models import Project
+from studio.projects.selectors import recent_projects
 from studio.teams.access import Perm, active_membership, request_user, role_allows
 from studio.teams.models import Membership
 
@@ -30,7 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         url=reverse("dashboard"),
         key="welcome",
     )
-    projects = list(Project.objects.filter(team=team, archived_at__isnull=True).order_by("-updated_at")[:6])
+    projects = recent_projects(team=team)
     has_asset = Asset.objects.filter(team=team).exists()
     has_video = GenerationJob.objects.filter(team=team, creator=user).exists()
     context = {
@@ -39,7 +41,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "team": team,
         "membership": membership,
         "projects": projects,
-        "assets": Asset.objects.filter(team=team).order_by("-created_at")[:8],
+        "assets": recent_assets(team=team),
         "member_count": team.memberships.count(),
         "can_edit": role_allows(membership.role, Perm.EDIT),
         "can_upload": role_allows(membership.role, Perm.UPLOAD),

@@ -130,6 +130,7 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "generations:compose": lambda w: {"project_pk": w.project.pk},
     "generations:quote": lambda w: {"project_pk": w.project.pk},
     "generations:library": lambda w: {"project_pk": w.project.pk},
+    "generations:picker": lambda w: {"project_pk": w.project.pk},
     # generations: job pages (registered by the pipeline)
     "generations:job": _generation_job,
     "generations:job-status": _generation_job,

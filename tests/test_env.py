@@ -92,7 +92,7 @@ def test_email_is_console_by_default_and_smtp_when_email_host_is_set(tmp_path) -
     show = "print(settings.EMAIL_BACKEND, getattr(settings, 'EMAIL_HOST', ''), getattr(settings, 'EMAIL_PORT', ''))"
     console = _settings_in_a_fresh_interpreter(tmp_path, show, SECRET_KEY="k")
     assert console.returncode == 0, console.stderr
-    assert console.stdout.split()[0] == "django.core.mail.backends.console.EmailBackend"
+    assert console.stdout.split()[0] == "studio.mail.LocalConsoleEmailBackend"  # the console backend, links framed
     smtp = _settings_in_a_fresh_interpreter(
         tmp_path, show, SECRET_KEY="k", EMAIL_HOST="smtp.example.com", EMAIL_PORT="2525"
     )

@@ -30,7 +30,7 @@ def asset_list(*, team: Team, query: str = "", tag: str = "", retired: bool = Fa
 
 def picker_assets(*, team_id: int) -> QuerySet[Asset]:
     """What the composer offers: the team's assets that are not retired."""
-    return Asset.objects.filter(team_id=team_id, retired_at__isnull=True).order_by("name")
+    return Asset.objects.filter(team_id=team_id, retired_at__isnull=True).order_by("-created_at", "-pk")
 
 
 def tags_in_use(*, team: Team) -> QuerySet[AssetTag]:
@@ -42,3 +42,7 @@ def usage_count(asset: Asset) -> int:
     from generations.models import JobReference
 
     return JobReference.objects.filter(asset=asset).values("job_id").distinct().count()
+
+
+def recent_assets(*, team: Team, limit: int = 8) -> list[Asset]:
+    return list(Asset.objects.filter(team=team).order_by("-created_at")[:limit])

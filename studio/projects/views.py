@@ -10,9 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from studio.accounts.models import User
-from studio.projects import services
+from studio.projects import selectors, services
 from studio.projects.forms import ProjectForm
-from studio.projects.models import Project
 from studio.teams import access
 from studio.teams.access import Perm
 
@@ -28,12 +27,12 @@ def _user(request: HttpRequest) -> User:
 def project_list(request: HttpRequest) -> HttpResponse:
     membership = access.require_active_membership(request)
     show_archived = request.GET.get("archived") == "1"
-    projects = Project.objects.filter(team=membership.team, archived_at__isnull=not show_archived)
-    page = Paginator(projects.order_by("-updated_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    projects = selectors.project_list(team=membership.team, archived=show_archived)
+    page = Paginator(projects, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "show_archived": show_archived,
-        "archived_count": Project.objects.filter(team=membership.team, archived_at__isnull=False).count(),
+        "archived_count": selectors.archived_count(team=membership.team),
     }
     return render(request, "projects/list.html", context)
 
@@ -66,7 +65,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         **library_context(request, team=project.team, project=project),
         "project": project,
-        "assets": project.assets.order_by("-created_at")[:8],
+        "assets": selectors.pinned_assets(project),
         "can_edit": access.can(request.user, project.team_id, Perm.EDIT),
         "can_restore": access.can(request.user, project.team_id, Perm.DELETE),
     }

@@ -399,3 +399,12 @@ def get_webhook_delivery_for_user(
 
     queryset = WebhookDelivery.objects.select_related("endpoint", "endpoint__team", "message")
     return get_for_user(user, queryset, perm=perm, team_field="endpoint__team", pk=delivery_id)
+
+
+def may_change_member(actor: Membership, target: Membership) -> bool:
+    """Whether ``actor`` may change ``target``'s role or remove them (``check_member_change`` without raising)."""
+    try:
+        check_member_change(actor, target)
+    except (PermissionDenied, Http404):
+        return False
+    return True

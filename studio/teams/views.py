@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,15 +14,15 @@ from django.views.decorators.http import require_POST
 
 from studio.accounts.adapters import PENDING_INVITATION_SESSION_KEY
 from studio.accounts.models import User
-from studio.teams import access, services
+from studio.teams import access, selectors, services
 from studio.teams.access import PERMISSION_LABELS, ROLE_PERMISSIONS, Perm
 from studio.teams.forms import InvitationForm, RoleForm, TeamForm
-from studio.teams.models import Invitation, Membership, Role
+from studio.teams.models import Invitation, Role
 
 
 def _user(request: HttpRequest) -> User:
     """The logged-in user (the views below are all behind login_required)."""
-    return cast(User, request.user)
+    return access.request_user(request)
 
 
 def _permission_table() -> list[dict[str, Any]]:
@@ -33,17 +33,9 @@ def _permission_table() -> list[dict[str, Any]]:
     ]
 
 
-def _may_change(actor: Membership, target: Membership) -> bool:
-    try:
-        access.check_member_change(actor, target)
-    except Exception:
-        return False
-    return True
-
-
 @login_required
 def team_list(request: HttpRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user=_user(request)).select_related("team").order_by("team__name")
+    memberships = selectors.memberships_of(_user(request))
     return render(request, "teams/list.html", {"memberships": memberships})
 
 
@@ -66,22 +58,18 @@ def team_create(request: HttpRequest) -> HttpResponse:
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership = access.require_membership(request.user, pk)
     team = membership.team
-    members = list(team.memberships.select_related("user").order_by("created_at"))
+    members = selectors.team_members(team)
     can_manage = access.role_allows(membership.role, Perm.MANAGE_MEMBERS)
     rows = [
         {
             "membership": m,
-            "editable": can_manage and _may_change(membership, m),
+            "editable": can_manage and access.may_change_member(membership, m),
             "role_form": RoleForm(initial={"role": m.role}, actor_role=membership.role, auto_id=f"role_{m.pk}_%s"),
         }
         for m in members
     ]
     can_invite = access.role_allows(membership.role, Perm.INVITE)
-    invitations = (
-        team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).select_related("invited_by")
-        if can_invite
-        else Invitation.objects.none()
-    )
+    invitations = selectors.open_invitations(team) if can_invite else Invitation.objects.none()
     context = {
         "team": team,
         "membership": membership,

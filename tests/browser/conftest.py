@@ -122,3 +122,13 @@ def image_file(directory: Path, name: str, fmt: str = "PNG", size: tuple[int, in
 def no_horizontal_scroll(page: Any) -> bool:
     """True when nothing on the page is wider than the viewport (no sideways scrolling on a phone)."""
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def hover_poster(page: Any, card: Any) -> None:
+    """Move the mouse onto a library card's poster (the page makes the player on hover). A real mouse move, not
+    ``hover()``: the poster is replaced by the player as soon as the pointer reaches it."""
+    poster = card.locator("button.poster")
+    poster.scroll_into_view_if_needed()
+    box = poster.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

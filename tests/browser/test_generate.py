@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from billing.models import Hold, HoldState
 from generations.models import GenerationJob
 from generations.states import State
-from tests.browser.conftest import image_file, log_in, no_horizontal_scroll, screenshot
+from tests.browser.conftest import hover_poster, image_file, log_in, no_horizontal_scroll, screenshot
 from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, TeamFactory, UserFactory
 from tests.generations.e2e.conftest import e2e, emulator_server, worker_env  # noqa: F401 - the e2e fixtures
 from tests.generations.helpers import balance, fund, make_asset
@@ -76,22 +76,27 @@ def test_image_to_video_from_upload_to_playing_video_and_the_charge(
     expect(page.get_by_role("heading", level=1)).to_have_text("New video")
     composer = page.locator("form.composer")
     expect(page.get_by_label("Image to video")).to_be_checked()
-    expect(composer.locator("select[name=image]")).to_be_visible()
+    # The visual picker replaces the plain selects (which stay as the no-JavaScript fallback, hidden here).
+    picker = composer.locator("[data-picker]")
+    expect(picker.get_by_text("Choose the image to animate")).to_be_visible()
+    expect(picker.locator(".picker-tile[data-ref-name=kitty] img")).to_be_visible()
+    expect(composer.locator("select[name=image]")).to_be_hidden()
     expect(composer.locator("select[name=ref_asset_1]")).to_be_hidden()
     screenshot(page, "generate_composer_i2v")
     page.get_by_label("Reference to video").check()
-    expect(composer.locator("select[name=ref_asset_1]")).to_be_visible()
-    expect(composer.locator("select[name=image]")).to_be_hidden()
+    expect(picker.get_by_text("Add 1–7 references")).to_be_visible()
+    expect(picker.get_by_text("Choose the image to animate")).to_be_hidden()
     screenshot(page, "generate_composer_r2v")
     page.get_by_label("Text to video").check()
-    expect(composer.locator("select[name=ref_asset_1]")).to_be_hidden()
-    expect(composer.locator("select[name=image]")).to_be_hidden()
+    expect(picker).to_be_hidden()
     expect(composer.locator("select[name=aspect_ratio]")).to_be_visible()
     screenshot(page, "generate_composer_t2v")
 
     # 3. Compose: the image, 360p, 2 s, through the (emulated) WaveSpeed API; the live quote follows the input.
     page.get_by_label("Image to video").check()
-    composer.locator("select[name=image]").select_option(label="kitty (@kitty)")
+    picker.locator(".picker-tile[data-ref-name=kitty]").click()
+    expect(picker.locator(".picker-tile[data-ref-name=kitty]")).to_have_class(re.compile("selected"))
+    expect(composer.locator("[data-chosen-image]")).to_contain_text("@kitty")
     composer.get_by_label("Prompt:", exact=True).fill("the kitty looks around, soft morning light")
     composer.locator("select[name=resolution]").select_option("360p")
     composer.locator("input[name=duration]").fill("2")
@@ -130,6 +135,9 @@ def test_image_to_video_from_upload_to_playing_video_and_the_charge(
     page.get_by_role("link", name="Spring campaign").first.click()
     card = page.locator(f"#job-{job.pk}")
     expect(card.locator(".badge")).to_have_text("Ready")
+    # A poster, not a player: the <video> is made when the poster is hovered (or clicked, on touch screens).
+    expect(card.locator("video")).to_have_count(0)
+    hover_poster(page, card)
     video = card.locator("video")
     expect(video).to_be_visible()
     video.evaluate("v => { v.muted = true; return v.play(); }")
@@ -180,7 +188,8 @@ def test_image_to_video_from_upload_to_playing_video_and_the_charge(
         assert no_horizontal_scroll(phone), f"the {name} page scrolls sideways at 375 px"
 
 
-def test_reference_to_video_with_an_unknown_ref_is_refused_clearly(page: Any, live_server: Any, studio: Any) -> None:
+def test_reference_to_video_flags_an_unknown_ref_before_submit(page: Any, live_server: Any, studio: Any) -> None:
+    """Picked from thumbnails, named with ``@`` completion; an unknown ``@name`` is marked before anything is sent."""
     team, user, project = studio
     make_asset(team, ref_name="cat", user=user)
     make_asset(team, ref_name="park", user=user, colour=(40, 160, 60))
@@ -189,23 +198,38 @@ def test_reference_to_video_with_an_unknown_ref_is_refused_clearly(page: Any, li
 
     page.get_by_label("Reference to video").check()
     composer = page.locator("form.composer")
-    composer.get_by_label("Prompt:", exact=True).fill("@dog runs through @park")
-    composer.locator("select[name=ref_asset_1]").select_option(label="Cat (@cat)")
-    composer.locator("select[name=ref_asset_2]").select_option(label="Park (@park)")
-    composer.locator("select[name=ref_type_2]").select_option("background")
-    expect(page.locator("#live-quote")).to_contain_text("@dog")  # the live quote already says what is wrong
+    picker = composer.locator("[data-picker]")
+    picker.locator(".picker-tile[data-ref-name=cat]").click()
+    picker.locator(".picker-tile[data-ref-name=park]").click()
+    chosen = picker.locator(".chosen-ref")
+    expect(chosen).to_have_count(2)
+    chosen.nth(1).locator("select.chosen-type").select_option("background")
+    prompt = composer.get_by_label("Prompt:", exact=True)
+    prompt.fill("@dog runs through @park")
+    unknown = page.locator("#unknown-refs")
+    expect(unknown).to_be_visible()
+    expect(unknown).to_contain_text("@dog")
+    expect(prompt).to_have_attribute("aria-invalid", "true")
     page.get_by_role("button", name="Check price").click()
-
-    expect(page.get_by_role("heading", level=1)).to_have_text("New video")
-    errors = page.locator(".errorlist")
-    expect(errors.first).to_be_visible()
-    expect(page.locator("form.composer")).to_contain_text("does not match any reference")
-    expect(page.locator("form.composer")).to_contain_text("@dog")
+    # Nothing was sent: still the editable composer, no confirm button, the text kept to fix.
     expect(page.get_by_role("button", name=re.compile("^Confirm"))).to_have_count(0)
-    # What the person typed is still there to fix.
-    expect(composer.get_by_label("Prompt:", exact=True)).to_have_value("@dog runs through @park")
-    expect(composer.locator("select[name=ref_type_2]")).to_have_value("background")
+    expect(prompt).to_have_value("@dog runs through @park")
     screenshot(page, "generate_composer_r2v_error")
+
+    # "@" completes from the chosen references.
+    prompt.fill("")
+    prompt.press_sequentially("@c")
+    completion = page.locator("#at-complete")
+    expect(completion).to_be_visible()
+    expect(completion.get_by_role("option")).to_have_text(["@cat"])
+    prompt.press("Enter")
+    prompt.press_sequentially("runs through @p")
+    prompt.press("Enter")
+    expect(prompt).to_have_value("@cat runs through @park ")
+    expect(unknown).to_be_hidden()
+    screenshot(page, "generate_composer_r2v_completion")
+    page.get_by_role("button", name="Check price").click()
+    expect(page.get_by_role("button", name=re.compile("^Confirm"))).to_be_visible()
     assert GenerationJob.objects.count() == 0
     assert not Hold.objects.exists()
     assert balance(user, team) == CREDITS

@@ -111,3 +111,24 @@ def test_remixing_a_job_whose_asset_is_gone_says_so(pipeline):
         assert "@park" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("a re-run of a job whose asset is gone must refuse")
+
+
+def test_providers_that_cannot_serve_the_options_come_with_the_reason_and_auto_says_what_it_does(pipeline):
+    import json
+
+    world = pipeline.world
+    client = world.client_for(world.member)
+    page = client.get(reverse("generations:compose", kwargs={"project_pk": world.project.pk})).content.decode()
+    assert "Auto: the first that can make it, in this order: " in page and "cheapest healthy" not in page
+    quote = client.post(
+        reverse("generations:quote", kwargs={"project_pk": world.project.pk}),
+        compose_data(pipeline, mode="t2v", image="", prompt="a title card"),
+    ).content.decode()
+    support = json.loads(
+        re.search(r'<script id="provider-support" type="application/json">(.*?)</script>', quote).group(1)
+    )
+    assert set(support) == {"wavespeed", "pixverse", "dashscope", "highway"}
+    assert support["wavespeed"] == ""  # can make it
+    refused = {name: why for name, why in support.items() if why}
+    assert refused, "some provider cannot make text-to-video with these options; the composer must say why"
+    assert all(len(why) > 5 for why in refused.values())
