@@ -3,6 +3,7 @@ disabling, the SSRF guard at registration and at send time (DNS rebinding includ
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -20,7 +21,6 @@ from studio.notifications.models import Notification
 from studio.webhooks import services
 from studio.webhooks.models import DeliveryState, EventType, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from studio.webhooks.tasks import webhook_deliver_due
-from tests.generations.conftest import pipeline  # noqa: F401
 from tests.generations.test_generation_lifecycle import request_for
 from tests.webhooks.receiver import receiver
 
@@ -212,7 +212,7 @@ def test_500s_are_retried_with_growing_delays_until_a_2xx(world, eager, local_ho
     assert delivery.state == DeliveryState.SUCCEEDED and delivery.attempts == 4
     log = list(delivery.attempt_log.order_by("at"))
     assert [a.status_code for a in log] == [500, 503, 500, 200]
-    gaps = [(b.at - a.at).total_seconds() for a, b in zip(log, log[1:], strict=False)]
+    gaps = [(b.at - a.at).total_seconds() for a, b in itertools.pairwise(log)]
     assert all(gap >= wait for gap, wait in zip(gaps, [0.2, 0.4, 0.8], strict=True)), gaps
     assert len({r.headers["webhook-id"] for r in hooks.requests}) == 1  # the same message id on every retry
     endpoint.refresh_from_db()
