@@ -349,3 +349,22 @@ def test_webhook_pages_register_test_resend_and_rotate(world, dns, eager, settin
     assert world.client_for(world.outsider).post(f"/webhooks/deliveries/{delivery.pk}/resend/").status_code == 404
     assert json.loads(json.dumps(endpoint.event_types))
     assert timezone.now() - delivery.created_at < timedelta(hours=1)
+
+
+@pytest.mark.django_db
+def test_the_readmes_manual_verification_scheme_matches_our_signatures(world, local_hooks):
+    """README: base64(HMAC-SHA256(base64decode(secret without "whsec_"), f"{id}.{timestamp}.{body}")), as "v1,<sig>"."""
+    import base64
+    import hashlib
+    import hmac
+
+    with receiver() as hooks:
+        endpoint = _endpoint(world, hooks.url)
+        delivery = services.endpoint_send_test(endpoint=endpoint)
+        services.delivery_attempt(delivery_id=delivery.pk)
+        request = hooks.wait_for(1)[0]
+    key = base64.b64decode(endpoint.secret.removeprefix("whsec_"))
+    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode() + request.body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    given = [part.split(",", 1)[1] for part in request.headers["webhook-signature"].split(" ")]
+    assert any(hmac.compare_digest(expected, sig) for sig in given)
