@@ -178,6 +178,14 @@ def wallet_history_get(request: HttpRequest, filters: Query[HistoryFilters]) -> 
     "/usage",
     response={200: list[UsageRowOut], **errors(404)},
     summary="Usage by month, user and project (?format=csv for the CSV)",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "JSON rows, or with format=csv the usage page's CSV.",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        }
+    },
 )
 def wallet_usage(request: HttpRequest, filters: Query[UsageFilters]) -> list[UsageRowOut] | HttpResponse:
     """The usage page's rows: the whole team's for roles that see billing, else only the caller's own."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.conf import settings
@@ -76,7 +76,7 @@ class ReferenceIn(In):
 
 class GenerationIn(In):
     project_id: int = Field(..., ge=1, le=MAX_ID)
-    mode: str = Field(..., max_length=10, description="t2v (text), i2v (image) or r2v (references).")
+    mode: Literal["t2v", "i2v", "r2v"] = Field(..., description="t2v (text), i2v (image) or r2v (references).")
     prompt: str = Field("", max_length=10_000)
     negative_prompt: str = Field("", max_length=10_000)
     resolution: str = Field("720p", max_length=10, description="360p, 540p, 720p or 1080p.")

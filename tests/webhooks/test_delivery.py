@@ -3,6 +3,7 @@ disabling, the SSRF guard at registration and at send time (DNS rebinding includ
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -20,7 +21,6 @@ from studio.notifications.models import Notification
 from studio.webhooks import services
 from studio.webhooks.models import DeliveryState, EventType, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from studio.webhooks.tasks import webhook_deliver_due
-from tests.generations.conftest import pipeline  # noqa: F401
 from tests.generations.test_generation_lifecycle import request_for
 from tests.webhooks.receiver import receiver
 
@@ -212,7 +212,7 @@ def test_500s_are_retried_with_growing_delays_until_a_2xx(world, eager, local_ho
     assert delivery.state == DeliveryState.SUCCEEDED and delivery.attempts == 4
     log = list(delivery.attempt_log.order_by("at"))
     assert [a.status_code for a in log] == [500, 503, 500, 200]
-    gaps = [(b.at - a.at).total_seconds() for a, b in zip(log, log[1:], strict=False)]
+    gaps = [(b.at - a.at).total_seconds() for a, b in itertools.pairwise(log)]
     assert all(gap >= wait for gap, wait in zip(gaps, [0.2, 0.4, 0.8], strict=True)), gaps
     assert len({r.headers["webhook-id"] for r in hooks.requests}) == 1  # the same message id on every retry
     endpoint.refresh_from_db()
@@ -349,3 +349,22 @@ def test_webhook_pages_register_test_resend_and_rotate(world, dns, eager, settin
     assert world.client_for(world.outsider).post(f"/webhooks/deliveries/{delivery.pk}/resend/").status_code == 404
     assert json.loads(json.dumps(endpoint.event_types))
     assert timezone.now() - delivery.created_at < timedelta(hours=1)
+
+
+@pytest.mark.django_db
+def test_the_readmes_manual_verification_scheme_matches_our_signatures(world, local_hooks):
+    """README: base64(HMAC-SHA256(base64decode(secret without "whsec_"), f"{id}.{timestamp}.{body}")), as "v1,<sig>"."""
+    import base64
+    import hashlib
+    import hmac
+
+    with receiver() as hooks:
+        endpoint = _endpoint(world, hooks.url)
+        delivery = services.endpoint_send_test(endpoint=endpoint)
+        services.delivery_attempt(delivery_id=delivery.pk)
+        request = hooks.wait_for(1)[0]
+    key = base64.b64decode(endpoint.secret.removeprefix("whsec_"))
+    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode() + request.body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    given = [part.split(",", 1)[1] for part in request.headers["webhook-signature"].split(" ")]
+    assert any(hmac.compare_digest(expected, sig) for sig in given)
