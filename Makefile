@@ -36,9 +36,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: speed and memory goals, measured (never asserted by timed tests)
+## bench: speed and memory goals, measured (never asserted by timed tests): the real paths side by side with
+## references in one run (tests/benchmarks/realpaths.py) → docs/benchmarks.md + docs/benchmarks.json, < 30 min.
+## Uses PostgreSQL when DATABASE_URL points at one (a throwaway <name>_bench database). BENCH_ONLY=holds,pages …
 bench: $(STAMP)
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-only $(PYTEST_ARGS)
+	timeout 1800 $(BIN)/python -m tests.benchmarks.realpaths
 
 ## chaos: the crash-safety trials, many more than CI runs
 chaos: $(STAMP)
