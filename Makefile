@@ -43,8 +43,10 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-only $(PYTEST_ARGS)
 	timeout 1800 $(BIN)/python -m tests.benchmarks.realpaths
 
-## chaos: the crash-safety trials, many more than CI runs
+## chaos: a soak under faults (tests/chaos/soak.py; needs DATABASE_URL=postgres://… and redis-server), then the
+## crash-safety trials, many more than CI runs. CHAOS_MINUTES (5), CHAOS_KILL_EVERY (60 s), CHAOS_TRIALS (100).
 chaos: $(STAMP)
+	timeout 1800 $(BIN)/python -m tests.chaos.soak
 	CHAOS_TRIALS=$${CHAOS_TRIALS:-100} $(BIN)/python -m pytest tests/generations/e2e/test_crash_safety.py $(PYTEST_ARGS)
 
 emulators: $(STAMP)
