@@ -158,7 +158,7 @@ def main() -> int:
         "EMULATOR_URL": emulator.url,
         "SSRF_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "WAVESPEED_WEBHOOK_SECRET": secret,
-        "PROVIDER_HTTP_TIMEOUT": "2",
+        "PROVIDER_HTTP_TIMEOUT": "10",  # outputs are rendered while their download waits: slow on a busy machine
         "GENERATIONS_POLL_BASE_SECONDS": "0.5",
         "GENERATIONS_POLL_MAX_SECONDS": "3",
         "GENERATIONS_POLL_SWEEP_SECONDS": "0.5",
@@ -171,7 +171,7 @@ def main() -> int:
     }
     os.environ.update({k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"})
     os.environ["DJANGO_SETTINGS_MODULE"] = "studio.settings"
-    emulator.control("POST", "config", json={"wavespeed_webhook_secret": secret, "timeout_delay_seconds": 3})
+    emulator.control("POST", "config", json={"wavespeed_webhook_secret": secret, "timeout_delay_seconds": 12})
     import django
 
     django.setup()
