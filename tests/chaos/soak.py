@@ -5,7 +5,7 @@ port (broker and cache; it is the one restarted, never the machine's shared Redi
 app under gunicorn (webhooks arrive there), and one Celery worker with embedded beat (all queues, the poller's
 included). Meanwhile:
 
-- users submit jobs (four providers, text to video) and browse their project page;
+- users submit jobs (text to video at WaveSpeed, PixVerse and HighwayAPI) and browse their project page;
 - the emulator delivers WaveSpeed webhooks; faults are injected at the issue's rates: for every create, 5% answer
   500, 5% answer 429 and 2% time out (armed through the emulator's control API as the creates are sent); for polls,
   5% / 5% / 2% of jobs carry a first-poll 500 / 429 / timeout (``#poll-*`` prompt tokens);
@@ -40,7 +40,8 @@ from typing import Any
 
 from tests.benchmarks.realpaths import ROOT, Emulator, drop_database, free_port, log, prepare_database, wait_http
 
-PROVIDERS = ("wavespeed", "pixverse", "dashscope", "highway")
+#: The providers that generate from text (DashScope's C1 takes images only: its modes are i2v and r2v).
+PROVIDERS = ("wavespeed", "pixverse", "highway")
 CREATE_FAULTS = (("error500", 0.05), ("ratelimit", 0.05), ("timeout", 0.02))
 POLL_TOKENS = (("#poll-error500", 0.05), ("#poll-ratelimit", 0.05), ("#poll-timeout", 0.02))
 
