@@ -36,12 +36,17 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: speed and memory goals, measured (never asserted by timed tests)
+## bench: speed and memory goals, measured (never asserted by timed tests): the real paths side by side with
+## references in one run (tests/benchmarks/realpaths.py) → docs/benchmarks.md + docs/benchmarks.json, < 30 min.
+## Uses PostgreSQL when DATABASE_URL points at one (a throwaway <name>_bench database). BENCH_ONLY=holds,pages …
 bench: $(STAMP)
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-only $(PYTEST_ARGS)
+	timeout 1800 $(BIN)/python -m tests.benchmarks.realpaths
 
-## chaos: the crash-safety trials, many more than CI runs
+## chaos: a soak under faults (tests/chaos/soak.py; needs DATABASE_URL=postgres://… and redis-server), then the
+## crash-safety trials, many more than CI runs. CHAOS_MINUTES (5), CHAOS_KILL_EVERY (60 s), CHAOS_TRIALS (100).
 chaos: $(STAMP)
+	timeout 1800 $(BIN)/python -m tests.chaos.soak
 	CHAOS_TRIALS=$${CHAOS_TRIALS:-100} $(BIN)/python -m pytest tests/generations/e2e/test_crash_safety.py $(PYTEST_ARGS)
 
 EMULATOR_PORT ?= 8765

@@ -333,17 +333,17 @@ def hold(
         hold=new_hold,
         created_by=user,
     )
-    _count_spend(hold=new_hold, delta=amount)
+    _count_spend(hold=new_hold, wallet=locked, delta=amount)
     notices.after_hold(wallet=locked, balance_before=locked.balance, amount=amount, user=user, team=team, caps=caps)
     _refresh(wallet)
     return new_hold
 
 
-def _count_spend(*, hold: Hold, delta: int) -> None:
+def _count_spend(*, hold: Hold, wallet: Wallet, delta: int) -> None:
     """Move the month counters of ``hold`` (the wallet's and its member's, in the month the hold was placed) by
     ``delta``, in the caller's transaction: + the amount when held, − what was not charged when resolved."""
-    if delta == 0:
-        return
+    if delta == 0 or wallet.team_id is None:
+        return  # caps and budgets apply to team-pool spending only: a personal wallet's holds need no counter
     month = month_start(hold.created_at).date()
     for user_id in (None, hold.user_id) if hold.user_id is not None else (None,):
         rows = MonthlySpend.objects.filter(wallet_id=hold.wallet_id, month=month)
@@ -393,7 +393,7 @@ def _resolve(*, hold: Hold, state: str, charged: int, reason: str, usage: dict[s
     HoldResolution.objects.create(
         hold=locked, state=state, captured_amount=charged, reason=reason[:300], transaction=tx
     )
-    _count_spend(hold=locked, delta=charged - locked.amount)
+    _count_spend(hold=locked, wallet=wallet, delta=charged - locked.amount)
     hold.refresh_from_db()
 
 

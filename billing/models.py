@@ -393,8 +393,9 @@ class MonthlySpend(models.Model):
     captured, released holds not at all — what ``wallets.pool_spent_this_month`` sums from the holds, kept as a
     counter so a hold checks the month's caps in O(1) while the wallet row is locked.
 
-    One row per (wallet, month) with ``user`` empty (the wallet's total, the team budget) and one per (wallet, month,
-    member) (the member cap). Written only by ``billing.ledger``, in the same transaction as the ledger entry that
+    Kept for team-pool wallets (``Wallet.team`` set), the only spending caps and budgets apply to. One row per (wallet,
+    month) with ``user`` empty (the wallet's total, the team budget) and one per (wallet, month, member) (the member
+    cap). Written only by ``billing.ledger``, in the same transaction as the ledger entry that
     moves it; a hold counts in the month it was placed, also when it resolves next month. ``reconcile_ledger``
     checks every counter against the holds.
     """

@@ -131,7 +131,8 @@ def spend_sums() -> dict[tuple[int, date, int | None], int]:
         )
     )
     rows = (
-        Hold.objects.annotate(month=TruncMonth("created_at"))
+        Hold.objects.filter(wallet__team__isnull=False)
+        .annotate(month=TruncMonth("created_at"))
         .values("wallet_id", "month", "user_id")
         .annotate(spent=committed)
         .values_list("wallet_id", "month", "user_id", "spent")

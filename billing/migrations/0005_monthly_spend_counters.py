@@ -20,7 +20,8 @@ def backfill(apps, schema_editor):
     )
     sums = defaultdict(int)
     rows = (
-        Hold.objects.annotate(month=TruncMonth("created_at"))
+        Hold.objects.filter(wallet__team__isnull=False)
+        .annotate(month=TruncMonth("created_at"))
         .values("wallet_id", "month", "user_id")
         .annotate(spent=committed)
         .values_list("wallet_id", "month", "user_id", "spent")

@@ -177,9 +177,11 @@ def test_a_hold_counts_in_the_month_it_was_placed_also_when_resolved_next_month(
 
 @pytest.mark.django_db
 def test_reconcile_reports_a_counter_that_drifted(world) -> None:
-    wallet = personal_wallet(user=world.member)
+    team_billing_update(team=world.team, use_pool=True, monthly_budget=None)
+    wallet = team_wallet(team=world.team)
     ledger.grant(wallet=wallet, amount=500, reason="t", created_by=None)
-    ledger.hold(wallet=wallet, amount=100, key="job-1", user=world.member, team=None)
+    ledger.hold(wallet=wallet, amount=100, key="job-1", user=world.member, team=world.team)
+    assert not MonthlySpend.objects.filter(wallet=personal_wallet(user=world.member)).exists()
     assert reconcile().ok
     MonthlySpend.objects.filter(wallet=wallet, user__isnull=True).update(spent=7)
     report = reconcile()

@@ -28,7 +28,7 @@ from generations.models import GenerationEvent, GenerationJob, ProviderAttempt
 from generations.providers import webhooks
 from generations.providers.base import JobSpec, Mode
 from generations.providers.registry import get_adapter
-from generations.services import enqueue
+from generations.services import config, enqueue
 from generations.services.jobs import generation_create
 from generations.services.poll import (
     Expectation,
@@ -269,3 +269,19 @@ def test_dispatch_is_coalesced_per_provider_until_the_run_starts(settings) -> No
     assert enqueue.coalesce_claim("dispatch:dashscope") is True  # another provider has its own
     tasks.dispatch_queued.run(provider="wavespeed")  # the run clears its mark before it reads the queue
     assert enqueue.coalesce_claim(key) is True
+
+
+def test_the_sweep_has_its_own_queue_and_beat_entry() -> None:
+    from studio.celery import app
+
+    routes = app.conf.task_routes
+    assert routes["generations.tasks.poll_sweep"]["queue"] == "sweep"
+    assert routes["generations.tasks.job_poll"]["queue"] == "poll"  # webhook fetches: never behind a sweep
+    assert {"sweep", "poll"} <= set(app.conf.task_queues)
+    entry = app.conf.beat_schedule["poll-sweep"]
+    assert entry["task"] == "generations.tasks.poll_sweep"
+    assert entry["schedule"] <= timedelta(seconds=5)
+    assert entry["options"]["expires"] >= entry["schedule"].total_seconds()  # a backlog of sweeps is dropped
+    assert tasks.poll_sweep.acks_late and tasks.poll_sweep.soft_time_limit < tasks.poll_sweep.time_limit
+    # A claim's lease outlives the longest sweep, so no job is claimed twice while its poll is in flight.
+    assert config.poll_lease_seconds() > tasks.poll_sweep.time_limit

@@ -159,7 +159,7 @@ class Worker:
 
 def _purge_broker() -> None:
     with celery_app.connection_for_write() as conn:
-        for queue in ("default", "submit", "poll", "finalize"):
+        for queue in ("default", "submit", "poll", "sweep", "finalize"):
             try:
                 conn.default_channel.queue_purge(queue)
             except Exception:  # noqa: S112 - a queue that does not exist yet has nothing to purge

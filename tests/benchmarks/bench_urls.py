@@ -1,0 +1,24 @@
+"""The studio's URLConf plus the benchmark's reference: an authenticated view that runs one query and renders a small
+template, in the same process configuration as the pages measured against it (only `make bench` mounts it)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.template import engines
+from django.urls import include, path
+
+from generations.models import GenerationJob
+
+_TEMPLATE = engines["django"].from_string(
+    "<!doctype html><title>reference</title><ul>{% for job in jobs %}<li>{{ job.0 }} {{ job.1 }}</li>{% endfor %}</ul>"
+)
+
+
+@login_required
+def reference(request: HttpRequest) -> HttpResponse:
+    jobs = list(GenerationJob.objects.order_by("-created_at").values_list("pk", "state")[:24])
+    return HttpResponse(_TEMPLATE.render({"jobs": jobs}, request))
+
+
+urlpatterns = [path("bench/reference/", reference), path("", include("studio.urls"))]

@@ -1,0 +1,1255 @@
+"""`make bench`: the real paths, each measured side by side with a reference in the same run.
+
+Writes docs/benchmarks.md (method, machine, figures, references) and docs/benchmarks.json. Runs on PostgreSQL when
+DATABASE_URL points at one (a fresh ``<name>_bench`` database is created and dropped), else on a SQLite file; the
+emulator runs as a real HTTP server in its own process. Every section is time-boxed so the whole run stays well
+under 30 minutes; ``BENCH_QUICK=1`` shrinks every size for a smoke run. A section that fails is reported as such, not
+hidden. Figures are ratios to references taken in the same run: on a shared machine only those are comparable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import queue
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+RESULTS: dict[str, Any] = {"sections": {}, "errors": {}}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Environment: database, emulator, Django
+
+
+class Emulator:
+    def __init__(self, *, queue_seconds: float, run_seconds: float) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", "DEBUG": "1"}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "emulate_providers",
+                "--port",
+                str(self.port),
+                "--queue-seconds",
+                str(queue_seconds),
+                "--run-seconds",
+                str(run_seconds),
+                "--quiet",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_http(f"{self.url}/_control/config")
+
+    def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        return httpx.request(method, f"{self.url}/_control/{path}", timeout=30, **kwargs).json()
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=10)
+
+
+def prepare_database(suffix: str = "bench") -> str:
+    """A fresh ``<name>_<suffix>`` PostgreSQL database next to DATABASE_URL's (or a SQLite file); sets DATABASE_URL."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        base, name = url.rsplit("/", 1)
+        bench = f"{name.split('?')[0]}_{suffix}"
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{bench}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{bench}"')
+        os.environ["DATABASE_URL"] = f"{base}/{bench}"
+        return "postgresql"
+    path = ROOT / "var" / f"{suffix}.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    return "sqlite"
+
+
+def drop_database() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres") and url.rsplit("_", 1)[-1] in ("bench", "chaos"):
+        import psycopg
+        from django.db import connections
+
+        connections.close_all()
+        base, name = url.rsplit("/", 1)
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_django(emulator_url: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.benchmarks.bench_settings"
+    os.environ["EMULATOR_URL"] = emulator_url
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + uuid.uuid4().hex)
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("STUDIO_VAR_DIR", str(ROOT / "var" / "bench"))
+    import logging
+
+    import django
+
+    django.setup()
+    # One INFO line per provider exchange would be most of what the live-jobs section prints (and a share of its CPU).
+    logging.getLogger("generations.providers.http").setLevel(logging.WARNING)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG=0 serves the manifest, as in production
+    from billing.metering import DEFAULT_RATES
+    from billing.models import RateCard
+    from billing.rate_cards import rate_card_publish
+
+    if not RateCard.objects.filter(is_active=True).exists():
+        rate_card_publish(rates=DEFAULT_RATES, note="bench")
+
+
+def world(name: str) -> Any:
+    from studio.accounts.models import User
+    from studio.projects.models import Project
+    from studio.teams.models import Membership, Role, Team
+
+    user = User.objects.create_user(email=f"{name}-{uuid.uuid4().hex[:6]}@bench.test", password=uuid.uuid4().hex)
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    team = Team.objects.create(name=f"{name} team", slug=f"{name}-{uuid.uuid4().hex[:6]}")
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    project = Project.objects.create(team=team, name=f"{name} project", created_by=user)
+    return user, team, project
+
+
+def section(name: str) -> Callable[[Callable[[], dict[str, Any]]], Callable[[], None]]:
+    def wrap(fn: Callable[[], dict[str, Any]]) -> Callable[[], None]:
+        def run() -> None:
+            started = time.monotonic()
+            log(f"{name} …")
+            try:
+                RESULTS["sections"][name] = fn()
+            except Exception:
+                RESULTS["errors"][name] = traceback.format_exc(limit=8)
+                log(f"{name} FAILED:\n{RESULTS['errors'][name]}")
+            RESULTS.setdefault("seconds", {})[name] = round(time.monotonic() - started, 1)
+            log(f"{name} done in {time.monotonic() - started:.0f} s")
+
+        return run
+
+    return wrap
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# An in-process worker: the Celery tasks' services on threads (-c 2), and beat's sweep
+
+
+class InProcessWorker:
+    """Runs what services enqueue on ``concurrency`` threads, as a ``-c 2`` Celery worker would (no broker: its
+    latency is not what is measured here), and a sweep every ``GENERATIONS_POLL_SWEEP_SECONDS`` as beat would."""
+
+    def __init__(self, concurrency: int = 2) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(concurrency)]
+        self.threads.append(threading.Thread(target=self._sweep, daemon=True))
+        self.done: dict[str, int] = {}
+
+    def __call__(self, work: Any) -> None:
+        if work.countdown:
+            timer = threading.Timer(work.countdown, self.queue.put, args=(work,))
+            timer.daemon = True
+            timer.start()
+        else:
+            self.queue.put(work)
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def _work(self) -> None:
+        from django.db import connection
+
+        from generations import slots
+        from generations.services.finalize import RetryLater, generation_finalize
+        from generations.services.poll import generation_poll
+        from generations.services.submit import generation_submit
+
+        while not self.stopping.is_set():
+            try:
+                work = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            kwargs = work.kwargs
+            try:
+                if work.task == "job_submit":
+                    generation_submit(job_id=uuid.UUID(kwargs["job_id"]))
+                elif work.task == "job_poll":
+                    generation_poll(job_id=uuid.UUID(kwargs["job_id"]), seq=int(kwargs["seq"]))
+                elif work.task == "job_finalize":
+                    try:
+                        generation_finalize(job_id=uuid.UUID(kwargs["job_id"]))
+                    except RetryLater as exc:
+                        self(type(work)(work.task, work.kwargs, exc.delay))
+                elif work.task == "dispatch_queued":
+                    slots.dispatch_queued()
+            except Exception:
+                log(f"worker: {work.task} failed: {traceback.format_exc(limit=3)}")
+            self.done[work.task] = self.done.get(work.task, 0) + 1
+        connection.close()
+
+    def _sweep(self) -> None:
+        from django.db import connection
+
+        from generations.services import config
+        from generations.services.poll import poll_sweep
+
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                poll_sweep()
+            except Exception:
+                log(f"sweep failed: {traceback.format_exc(limit=3)}")
+            self.stopping.wait(max(0.0, config.poll_sweep_seconds() - (time.monotonic() - started)))
+        connection.close()
+
+
+@contextlib.contextmanager
+def in_process_worker() -> Iterator[InProcessWorker]:
+    from generations.services.enqueue import use_sink
+
+    worker = InProcessWorker()
+    with use_sink(worker):
+        worker.start()
+        try:
+            yield worker
+        finally:
+            worker.stop()
+
+
+class WebServer:
+    """Our Django app on a socket (threaded WSGI), so the emulator can deliver webhooks to it."""
+
+    def __init__(self) -> None:
+        from socketserver import ThreadingMixIn
+        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+        from django.core.wsgi import get_wsgi_application
+
+        class Threaded(ThreadingMixIn, WSGIServer):
+            daemon_threads = True
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = make_server("127.0.0.1", self.port, get_wsgi_application(), Threaded, Quiet)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 1. Status calls per job and provider done → playable, polling only and with webhooks, vs the WaveSpeed SDK
+
+
+RENDER_QUEUE = 5.0
+RENDER_RUN = 25.0 if QUICK else 55.0  # a 60 s job (30 s quick)
+
+
+def _status_calls(job: Any) -> int:
+    from generations.models import ProviderAttempt
+
+    return ProviderAttempt.objects.filter(job=job, is_create=False, method="GET").count()
+
+
+def _run_pipeline_batch(emulator: Emulator, user: Any, project: Any, count: int) -> list[dict[str, float]]:
+    from generations.models import GenerationJob
+    from generations.providers.base import Mode
+    from generations.services.jobs import JobRequest, generation_create
+    from generations.states import TERMINAL
+
+    jobs = []
+    for i in range(count):
+        request = JobRequest(
+            mode=Mode.TEXT_TO_VIDEO.value,
+            prompt=f"a lighthouse in the fog, take {i}",
+            provider="wavespeed",
+            resolution="360p",
+            duration=5,
+            aspect_ratio="16:9",
+        )
+        jobs.append(generation_create(user=user, project=project, request=request))
+    deadline = time.monotonic() + RENDER_QUEUE + RENDER_RUN + 120
+    while time.monotonic() < deadline:
+        states = set(GenerationJob.objects.filter(pk__in=[j.pk for j in jobs]).values_list("state", flat=True))
+        if states <= TERMINAL:
+            break
+        time.sleep(0.5)
+    rows = []
+    for job in jobs:
+        job.refresh_from_db()
+        if job.state != "succeeded" or job.submitted_at is None or job.finished_at is None:
+            rows.append({"state": job.state, "calls": _status_calls(job), "done_to_playable": float("nan")})
+            continue
+        provider_done = job.submitted_at + timedelta(seconds=RENDER_QUEUE + RENDER_RUN)
+        rows.append(
+            {
+                "state": job.state,
+                "calls": _status_calls(job),
+                "done_to_playable": (job.finished_at - provider_done).total_seconds(),
+            }
+        )
+    return rows
+
+
+def _summary(rows: list[dict[str, float]]) -> dict[str, Any]:
+    ok = [r for r in rows if r["state"] == "succeeded"]
+    lags = [r["done_to_playable"] for r in ok]
+    return {
+        "jobs": len(rows),
+        "succeeded": len(ok),
+        "status_calls_per_job_median": statistics.median([r["calls"] for r in ok]) if ok else None,
+        "done_to_playable_median_s": round(statistics.median(lags), 2) if lags else None,
+        "done_to_playable_max_s": round(max(lags), 2) if lags else None,
+    }
+
+
+def _sdk_runs(emulator: Emulator, count: int) -> dict[str, Any]:
+    """The official WaveSpeed SDK's ``run()`` (its default 1 s poll) on the same emulator, counting its result
+    queries. The count wraps the SDK's own ``requests.get`` (instrumentation of the reference, not of our code)."""
+    import requests
+    import wavespeed
+
+    client = wavespeed.Client(api_key="emulator-key", base_url=f"{emulator.url}/wavespeed", max_connection_retries=0)
+    calls: list[int] = []
+    lags: list[float] = []
+    lock = threading.Lock()
+    counter = threading.local()
+    original = requests.get
+
+    def counting_get(url: Any, *args: Any, **kwargs: Any) -> Any:
+        if "/result" in str(url):
+            counter.n = getattr(counter, "n", 0) + 1
+        return original(url, *args, **kwargs)
+
+    def one(i: int) -> None:
+        counter.n = 0
+        started = time.time()
+        output = client.run(
+            "pixverse/pixverse-c1/text-to-video",
+            {"prompt": f"a lighthouse, sdk take {i}", "resolution": "360p", "duration": 5},
+            timeout=RENDER_QUEUE + RENDER_RUN + 120,
+        )
+        seen = time.time()
+        if output.get("outputs"):
+            with lock:
+                calls.append(counter.n)
+                lags.append(seen - (started + RENDER_QUEUE + RENDER_RUN))
+
+    requests.get = counting_get  # type: ignore[assignment]
+    try:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        requests.get = original  # type: ignore[assignment]
+    return {
+        "jobs": count,
+        "status_calls_per_job_median": statistics.median(calls) if calls else None,
+        "done_to_result_median_s": round(statistics.median(lags), 2) if lags else None,
+    }
+
+
+@section("poll_latency")
+def bench_poll_latency() -> dict[str, Any]:
+    from django.conf import settings
+
+    from billing import ledger
+    from billing.wallets import personal_wallet
+    from generations.services.poll import forget_history
+
+    emulator = Emulator(queue_seconds=RENDER_QUEUE, run_seconds=RENDER_RUN)
+    web = WebServer()
+    try:
+        settings.EMULATOR_URL = emulator.url
+        providers = {name: dict(conf) for name, conf in settings.PROVIDERS.items()}
+        prefixes = {"wavespeed": "/wavespeed/api/v3", "pixverse": "/pixverse/openapi/v2"}
+        for name, prefix in prefixes.items():
+            providers[name].update(BASE_URL=emulator.url + prefix, ENABLED=True, CONCURRENCY=1000)
+        providers["wavespeed"]["API_KEY"] = "emulator-key"
+        settings.PROVIDERS = providers
+        settings.SSRF_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+        settings.PUBLIC_BASE_URL = web.url
+        emulator.control("POST", "config", json={"concurrency": {"wavespeed": None}})
+        user, _team, project = world("latency")
+        ledger.grant(wallet=personal_wallet(user=user), amount=10_000_000, reason="bench", created_by=None)
+        count = 6 if QUICK else 12
+        forget_history()
+        results: dict[str, Any] = {"render_seconds": RENDER_QUEUE + RENDER_RUN}
+        with in_process_worker():
+            log("  warm-up batch (builds the history the schedule learns from), polling only")
+            providers["wavespeed"]["WEBHOOK_SECRET"] = ""
+            results["first_jobs_no_history"] = _summary(_run_pipeline_batch(emulator, user, project, count))
+            forget_history()
+            log("  polling only")
+            results["polling_only"] = _summary(_run_pipeline_batch(emulator, user, project, count))
+            log("  with webhooks")
+            secret = "whsec_" + uuid.uuid4().hex
+            providers["wavespeed"]["WEBHOOK_SECRET"] = secret
+            emulator.control("POST", "config", json={"wavespeed_webhook_secret": secret})
+            forget_history()
+            results["with_webhooks"] = _summary(_run_pipeline_batch(emulator, user, project, count))
+        log("  the official WaveSpeed SDK run() on the same emulator")
+        results["sdk_run"] = _sdk_runs(emulator, 4 if QUICK else 6)
+        ours = results["polling_only"]["status_calls_per_job_median"]
+        sdk = results["sdk_run"]["status_calls_per_job_median"]
+        results["calls_ratio_to_sdk"] = round(ours / sdk, 3) if ours is not None and sdk else None
+        return results
+    finally:
+        web.stop()
+        emulator.stop()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 2. Live jobs one worker process tracks (p50/p99 poll lateness)
+
+
+def _emulator_jobs(emulator: Emulator, count: int) -> list[str]:
+    """``count`` real WaveSpeed jobs at the emulator that stay running (created over HTTP, 8 at a time)."""
+    import httpx
+
+    ids: list[str] = []
+    lock = threading.Lock()
+    url = f"{emulator.url}/wavespeed/api/v3/pixverse/pixverse-c1/text-to-video"
+
+    def create(chunk: range) -> None:
+        with httpx.Client(timeout=30, headers={"Authorization": "Bearer emulator-key"}) as client:
+            for i in chunk:
+                answer = client.post(url, json={"prompt": f"live job {i}", "duration": 5, "resolution": "360p"})
+                answer.raise_for_status()
+                with lock:
+                    ids.append(answer.json()["data"]["id"])
+
+    step = math.ceil(count / 8)
+    threads = [threading.Thread(target=create, args=(range(i, min(count, i + step)),)) for i in range(0, count, step)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return ids
+
+
+@section("live_jobs")
+def bench_live_jobs() -> dict[str, Any]:
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from generations.models import GenerationJob
+    from generations.services.poll import poll_sweep
+
+    sizes = [200, 1000] if QUICK else [2000, 10000, 20000]
+    window = 12.0 if QUICK else 30.0
+    interval = 30.0  # every job is polled every 30 s (the backoff's cap): N/30 polls/s are needed
+    emulator = Emulator(queue_seconds=100_000, run_seconds=100_000)
+    try:
+        providers = {name: dict(conf) for name, conf in settings.PROVIDERS.items()}
+        providers["wavespeed"].update(BASE_URL=emulator.url + "/wavespeed/api/v3", ENABLED=True, API_KEY="emulator-key")
+        settings.PROVIDERS = providers
+        settings.GENERATIONS_POLL_BASE_SECONDS = interval
+        settings.GENERATIONS_POLL_MAX_SECONDS = interval
+        emulator.control("POST", "config", json={"concurrency": {"wavespeed": None}})
+        distinct = min(sizes[-1], 2000)
+        log(f"  creating {distinct} jobs at the emulator (shared round-robin by the live jobs: every poll is real)")
+        provider_ids = _emulator_jobs(emulator, distinct)
+        user, team, project = world("live")
+        results: dict[str, Any] = {"poll_interval_s": interval, "window_s": window, "sizes": {}}
+        for size in sizes:
+            GenerationJob.objects.filter(project=project).delete()
+            now = timezone.now()
+            rows = [
+                GenerationJob(
+                    project=project,
+                    team=team,
+                    creator=user,
+                    mode="t2v",
+                    provider="wavespeed",
+                    provider_job_id=provider_ids[i % len(provider_ids)],
+                    state="running",
+                    submitted_at=now,
+                    poll_count=8,  # past the backoff's ramp: the steady state
+                    next_poll_at=now + timedelta(seconds=interval * i / size),
+                )
+                for i in range(size)
+            ]
+            GenerationJob.objects.bulk_create(rows, batch_size=2000)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE generations_generationjob")
+            lateness: list[float] = []
+            polled = 0
+            cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+            started = time.monotonic()
+            while time.monotonic() - started < window:
+                tick = time.monotonic()
+                report = poll_sweep(time_budget=1.0)
+                lateness.extend(report.lateness)
+                polled += report.polled
+                rest = 0.25 - (time.monotonic() - tick)
+                if report.claimed == 0 and rest > 0:
+                    time.sleep(rest)
+            elapsed = time.monotonic() - started
+            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+            results["sizes"][str(size)] = {
+                "polls_per_s_needed": round(size / interval, 1),
+                "polls_per_s_done": round(polled / elapsed, 1),
+                "lateness_p50_s": round(percentile(lateness, 50), 3),
+                "lateness_p99_s": round(percentile(lateness, 99), 3),
+                "worker_cpu_share_of_one_core": round(cpu / elapsed, 2),
+            }
+            log(f"  {size}: {results['sizes'][str(size)]}")
+        return results
+    finally:
+        GenerationJob.objects.filter(provider="wavespeed", state="running").delete()  # nobody polls them after this
+        emulator.stop()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 3. Holds/s on PostgreSQL at 1/4/16 threads: personal wallet, team pool fresh and after 100k holds, minimal SQL hold
+
+
+def _hold_rate(threads: int, seconds: float, one: Callable[[int, int], None]) -> float:
+    from django.db import connections
+
+    counts = [0] * threads
+    errors: list[str] = []
+    stop = threading.Event()
+    barrier = threading.Barrier(threads + 1)
+
+    def loop(t: int) -> None:
+        barrier.wait()
+        i = 0
+        try:
+            while not stop.is_set():
+                one(t, i)
+                i += 1
+                counts[t] += 1
+        except Exception:
+            errors.append(traceback.format_exc(limit=4))
+        finally:
+            connections.close_all()
+
+    pool = [threading.Thread(target=loop, args=(t,)) for t in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
+    started = time.monotonic()
+    time.sleep(seconds)
+    stop.set()
+    for thread in pool:
+        thread.join()
+    if errors:
+        raise RuntimeError(errors[0])
+    return round(sum(counts) / (time.monotonic() - started), 1)
+
+
+@section("holds")
+def bench_holds() -> dict[str, Any]:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from billing import ledger
+    from billing.models import Hold, HoldState, MonthlySpend
+    from billing.reconcile import spend_sums
+    from billing.wallets import month_start, personal_wallet, team_billing_update, team_wallet
+    from studio.teams.models import Membership
+
+    seconds = 2.0 if QUICK else 4.0
+    prefill = 5000 if QUICK else 100_000
+    run = uuid.uuid4().hex[:8]
+
+    def wallet_for(kind: str) -> tuple[Any, Any, Any]:
+        user, team, _project = world(f"holds-{kind}")
+        if kind == "personal":
+            wallet, hold_team = personal_wallet(user=user), None
+        else:
+            team_billing_update(team=team, use_pool=True, monthly_budget=10**15)
+            from billing.wallets import member_cap_set
+
+            member_cap_set(membership=Membership.objects.get(team=team, user=user), monthly_cap=10**15)
+            wallet, hold_team = team_wallet(team=team), team
+        ledger.grant(wallet=wallet, amount=10**12, reason="bench", created_by=None)
+        return user, wallet, hold_team
+
+    subjects = {kind: wallet_for(kind) for kind in ("personal", "pool_fresh", "pool_after_100k")}
+    user, wallet, _ = subjects["pool_after_100k"]
+    log(f"  pre-filling {prefill} captured holds this month in one team pool")
+    now = timezone.now()
+    Hold.objects.bulk_create(
+        (
+            Hold(
+                wallet=wallet,
+                user=user,
+                team=wallet.team,
+                key=f"prefill-{run}-{i}",
+                amount=50,
+                state=HoldState.CAPTURED,
+                captured_amount=50,
+                created_at=max(month_start(now), now - timedelta(seconds=i)),
+            )
+            for i in range(prefill)
+        ),
+        batch_size=5000,
+    )
+    # The counters a real month of holds would have left (the same sums reconcile_ledger checks).
+    for (wallet_id, month, user_id), spent in spend_sums().items():
+        if wallet_id == wallet.pk:
+            MonthlySpend.objects.update_or_create(
+                wallet_id=wallet_id, month=month, user_id=user_id, defaults={"spent": spent}
+            )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE billing_hold")
+
+    def ledger_hold(kind: str) -> Callable[[int, int], None]:
+        user, wallet, team = subjects[kind]
+
+        def one(t: int, i: int) -> None:
+            ledger.hold(
+                wallet=wallet, amount=10, key=f"{kind}-{run}-{t}-{i}-{time.monotonic_ns()}", user=user, team=team
+            )
+
+        return one
+
+    ref_user, ref_wallet, _ = wallet_for("personal")
+    table_w, table_h = "billing_wallet", "billing_hold"
+
+    def minimal_sql_hold(t: int, i: int) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+            cursor.execute(f"SELECT balance FROM {table_w} WHERE id = %s{lock}", [ref_wallet.pk])  # noqa: S608
+            cursor.execute(
+                f"UPDATE {table_w} SET balance = balance - 10 WHERE id = %s AND balance >= 10",  # noqa: S608
+                [ref_wallet.pk],
+            )
+            cursor.execute(
+                f"INSERT INTO {table_h} (wallet_id, user_id, key, reference, description, amount, state, "  # noqa: S608
+                "captured_amount, resolution, provider, created_at) "
+                "VALUES (%s, %s, %s, '', '', 10, 'open', 0, '', '', %s)",
+                [ref_wallet.pk, ref_user.pk, f"min-{run}-{t}-{i}-{time.monotonic_ns()}", timezone.now()],
+            )
+
+    results: dict[str, Any] = {"seconds_per_point": seconds, "prefilled_holds": prefill, "holds_per_s": {}}
+    for threads in (1, 4, 16):
+        point = {
+            "minimal_sql_hold": _hold_rate(threads, seconds, minimal_sql_hold),
+            "personal": _hold_rate(threads, seconds, ledger_hold("personal")),
+            "pool_fresh": _hold_rate(threads, seconds, ledger_hold("pool_fresh")),
+            "pool_after_100k": _hold_rate(threads, seconds, ledger_hold("pool_after_100k")),
+        }
+        point["personal_ratio_to_minimal"] = round(point["personal"] / point["minimal_sql_hold"], 3)
+        point["pool_full_ratio_to_fresh"] = round(point["pool_after_100k"] / point["pool_fresh"], 3)
+        results["holds_per_s"][str(threads)] = point
+        log(f"  {threads} threads: {point}")
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 4. Library and asset pages at 10,000 rows under gunicorn, vs a one-query template view
+
+
+LOADGEN = r"""
+import sys, time, threading, json, httpx
+url, cookie, seconds, threads = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+lat, errors = [], [0]
+lock = threading.Lock()
+def run():
+    with httpx.Client(cookies={"sessionid": cookie}, timeout=30) as c:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            t = time.monotonic()
+            try:
+                ok = c.get(url).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            with lock:
+                (lat.append(time.monotonic() - t) if ok else None)
+                errors[0] += 0 if ok else 1
+ts = [threading.Thread(target=run) for _ in range(threads)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(json.dumps({"latencies": lat, "errors": errors[0]}))
+"""
+
+
+def _load(url: str, cookie: str, seconds: float) -> dict[str, Any]:
+    """Two load-generator processes × 4 keep-alive connections each, for ``seconds``."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOADGEN, url, cookie, str(seconds), "4"], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    latencies: list[float] = []
+    errors = 0
+    for proc in procs:
+        out, _ = proc.communicate(timeout=seconds + 120)
+        data = json.loads(out)
+        latencies += data["latencies"]
+        errors += data["errors"]
+    return {
+        "req_per_s": round(len(latencies) / seconds, 1),
+        "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+        "errors": errors,
+    }
+
+
+@section("pages")
+def bench_pages() -> dict[str, Any]:
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from generations.models import GenerationJob
+    from studio.assets.models import Asset
+    from studio.projects.models import Project
+
+    rows = 1000 if QUICK else 10_000
+    seconds = 5.0 if QUICK else 10.0
+    user, team, big = world("pages")
+    small = Project.objects.create(team=team, name="twelve videos", created_by=user)
+    now = timezone.now()
+
+    def jobs(project: Any, count: int) -> list[Any]:
+        return [
+            GenerationJob(
+                project=project,
+                team=team,
+                creator=user,
+                mode="t2v",
+                provider="wavespeed",
+                prompt=f"a video number {i}",
+                state="succeeded",
+                created_at=now - timedelta(seconds=i),
+                finished_at=now - timedelta(seconds=i),
+            )
+            for i in range(count)
+        ]
+
+    GenerationJob.objects.bulk_create(jobs(big, rows) + jobs(small, 12), batch_size=5000)
+    Asset.objects.bulk_create(
+        (
+            Asset(
+                team=team,
+                name=f"Asset {i}",
+                ref_name=f"a{i}",
+                file=f"assets/bench/{i}.png",
+                format="PNG",
+                width=640,
+                height=360,
+                size_bytes=1000,
+                sha256=f"{i:064d}",
+                uploaded_by=user,
+                created_at=now - timedelta(seconds=i),
+            )
+            for i in range(rows)
+        ),
+        batch_size=5000,
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    urls = {
+        "reference_one_query_view": "/bench/reference/",
+        "project_page_10k_videos": f"/projects/{big.pk}/",
+        "project_page_12_videos": f"/projects/{small.pk}/",
+        "asset_page_10k_assets": "/assets/",
+        "healthz": "/healthz",
+    }
+    queries = {}
+    for name, path in urls.items():
+        with CaptureQueriesContext(connection) as captured:
+            status = client.get(path).status_code
+        queries[name] = {"status": status, "queries": len(captured)}
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.benchmarks.bench_settings"}
+    gunicorn = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "studio.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "3",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        results: dict[str, Any] = {"rows": rows, "seconds_per_url": seconds, "gunicorn_workers": 3, "urls": {}}
+        for name, path in urls.items():
+            figures = _load(f"http://127.0.0.1:{port}{path}", cookie, seconds)
+            results["urls"][name] = {**figures, **queries[name]}
+            log(f"  {name}: {results['urls'][name]}")
+        ref = results["urls"]["reference_one_query_view"]["req_per_s"] or float("nan")
+        big_rps = results["urls"]["project_page_10k_videos"]["req_per_s"]
+        results["project_10k_ratio_to_12"] = round(big_rps / results["urls"]["project_page_12_videos"]["req_per_s"], 3)
+        results["project_10k_ratio_to_reference"] = round(big_rps / ref, 3)
+        results["assets_10k_ratio_to_reference"] = round(results["urls"]["asset_page_10k_assets"]["req_per_s"] / ref, 3)
+        return results
+    finally:
+        os.killpg(gunicorn.pid, signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 5. Upload inspection: real RSS (VmHWM) on a photographic image;  6. finalize of a >= 400 MB output: worker RSS
+
+
+RSS_PROBE = r"""
+import os, sys, json
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.benchmarks.bench_settings")
+import django; django.setup()
+from PIL import Image
+from studio.assets.validation import inspect_image
+path, what = sys.argv[1], sys.argv[2]
+with open(path, "rb") as f:
+    head = f.read(1)
+before = hwm()
+if what == "inspect":
+    with open(path, "rb") as f:
+        inspect_image(f, filename=os.path.basename(path))
+else:
+    with Image.open(path) as im:
+        im.load()
+print(json.dumps({"before": before, "after": hwm()}))
+"""
+
+
+def photographic_jpeg(path: Path, width: int, height: int) -> None:
+    """A photograph-like image: smooth gradients plus fine noise (as incompressible as real camera detail)."""
+    from PIL import Image, ImageFilter
+
+    noise = Image.effect_noise((width, height), 64).convert("RGB")
+    gradient = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    image = Image.blend(gradient, noise, 0.5).filter(ImageFilter.SMOOTH)
+    image.save(path, format="JPEG", quality=92)
+
+
+@section("upload_inspection_rss")
+def bench_upload_rss() -> dict[str, Any]:
+    width, height = (3000, 2000) if QUICK else (6000, 4000)
+    with tempfile.TemporaryDirectory() as tmp:
+        image = Path(tmp) / "photo.jpg"
+        photographic_jpeg(image, width, height)
+        results: dict[str, Any] = {"image": f"{width}x{height} JPEG, {image.stat().st_size} bytes"}
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.benchmarks.bench_settings"}
+        for what in ("inspect", "full_decode_reference"):
+            out = subprocess.run(
+                [sys.executable, "-c", RSS_PROBE, str(image), what],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            if out.returncode != 0:
+                raise RuntimeError(out.stderr[-2000:])
+            data = json.loads(out.stdout.strip().splitlines()[-1])
+            results[what] = {"peak_rss_growth_mb": round((data["after"] - data["before"]) / 2**20, 1)}
+        return results
+
+
+FINALIZE_PROBE = r"""
+import os, sys, json, uuid
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.benchmarks.bench_settings")
+import django; django.setup()
+from django.conf import settings
+settings.SSRF_ALLOWED_HOSTS = ["127.0.0.1"]
+from generations.services.finalize import generation_finalize
+from generations.models import GenerationJob
+job_id = uuid.UUID(sys.argv[1])
+GenerationJob.objects.get(pk=job_id)
+before = rss("VmHWM:")
+generation_finalize(job_id=job_id)
+job = GenerationJob.objects.get(pk=job_id)
+print(json.dumps({"before": before, "after": rss("VmHWM:"), "state": job.state, "size": job.output_size,
+                  "error": job.error_message}))
+"""
+
+
+def big_mp4(path: Path, target_bytes: int) -> None:
+    """A valid H.264 MP4 of about ``target_bytes``: random 1080p frames encoded losslessly (x264 ultrafast, qp 0),
+    so every frame stays ~3 MB."""
+    import av
+    from PIL import Image
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
+        stream.options = {"preset": "ultrafast", "qp": "0"}
+        frames = 0
+        while path.stat().st_size < target_bytes or frames < 24:
+            image = Image.frombytes("RGB", (1920, 1080), os.urandom(1920 * 1080 * 3))
+            for packet in stream.encode(av.VideoFrame.from_image(image)):
+                container.mux(packet)
+            frames += 1
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+@section("finalize_rss")
+def bench_finalize_rss() -> dict[str, Any]:
+    import http.server
+    import socketserver
+
+    from django.utils import timezone
+
+    from generations.models import GenerationJob
+
+    target = (40 if QUICK else 420) * 2**20
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        video = tmp / "big.mp4"
+        big_mp4(video, target)
+        size = video.stat().st_size
+        handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp), **k)  # noqa: E731
+
+        class Quiet(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None  # type: ignore[method-assign]
+        port = free_port()
+        server = Quiet(("127.0.0.1", port), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        user, team, project = world("finalize")
+        job = GenerationJob.objects.create(
+            project=project,
+            team=team,
+            creator=user,
+            mode="t2v",
+            provider="wavespeed",
+            state="downloading",
+            provider_output_url=f"http://127.0.0.1:{port}/big.mp4",
+            submitted_at=timezone.now(),
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.benchmarks.bench_settings",
+            "OUTPUT_MAX_BYTES": str(2**31),
+        }
+        out = subprocess.run(
+            [sys.executable, "-c", FINALIZE_PROBE, str(job.pk)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        server.shutdown()
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr[-2000:])
+        data = json.loads(out.stdout.strip().splitlines()[-1])
+        return {
+            "output_bytes": size,
+            "job_state_after": data["state"],
+            "error": data["error"],
+            "worker_peak_rss_growth_mb": round((data["after"] - data["before"]) / 2**20, 1),
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Report
+
+
+def machine() -> dict[str, Any]:
+    load = os.getloadavg()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in load],
+        "database": RESULTS.get("database"),
+        "quick": QUICK,
+    }
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 10 else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def write_report() -> None:
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / "benchmarks.json").write_text(json.dumps(RESULTS, indent=2, default=str) + "\n")
+    s = RESULTS["sections"]
+    lines = [
+        "# Benchmarks (`make bench`)",
+        "",
+        "Written by `tests/benchmarks/realpaths.py`; the raw figures are in [benchmarks.json](benchmarks.json).",
+        "",
+        "## Method",
+        "",
+        "Every figure is taken side by side with a reference **in the same run**, and the goals are judged on the",
+        "ratios: this machine is shared, so absolute numbers move with its load. PostgreSQL (a fresh `_bench`",
+        "database), the emulator as a real HTTP server in its own process, gunicorn with 3 workers for the pages.",
+        "The pipeline runs in one process: the services the Celery tasks call, on two worker threads (as `-c 2`)",
+        "plus beat's sweep every second; no broker latency is included. Memory is real RSS (`VmHWM` of a fresh",
+        "process), not tracemalloc.",
+        "",
+        "## Machine",
+        "",
+        "```",
+        json.dumps(RESULTS["machine"], indent=2),
+        "```",
+        "",
+    ]
+    if "poll_latency" in s:
+        p = s["poll_latency"]
+        lines += [
+            f"## Status calls per job and provider done → playable ({fmt(p['render_seconds'])} s jobs)",
+            "",
+            "| path | jobs | status calls / job (median) | done → playable median | max |",
+            "|---|---|---|---|---|",
+        ]
+        for key, label in (
+            ("first_jobs_no_history", "polling, first jobs (no history yet)"),
+            ("polling_only", "polling only (history learned)"),
+            ("with_webhooks", "webhooks delivered"),
+        ):
+            r = p[key]
+            lines.append(
+                f"| {label} | {r['succeeded']}/{r['jobs']} | {fmt(r['status_calls_per_job_median'])} | "
+                f"{fmt(r['done_to_playable_median_s'])} s | {fmt(r['done_to_playable_max_s'])} s |"
+            )
+        sdk = p["sdk_run"]
+        lines += [
+            f"| **reference**: WaveSpeed SDK `run()` | {sdk['jobs']} | {fmt(sdk['status_calls_per_job_median'])} | "
+            f"{fmt(sdk['done_to_result_median_s'])} s (result only, nothing stored) | |",
+            "",
+            f'Status calls ratio to the SDK: **{fmt(p["calls_ratio_to_sdk"])}** (goal ≤ 0.10). "Playable" means '
+            "downloaded into our storage, checked with PyAV and given a poster.",
+            "",
+        ]
+    if "live_jobs" in s:
+        p = s["live_jobs"]
+        lines += [
+            f"## Live jobs one worker process tracks (each polled every {fmt(p['poll_interval_s'])} s, "
+            f"{fmt(p['window_s'])} s window)",
+            "",
+            "| live jobs | polls/s needed | polls/s done | lateness p50 | p99 | worker CPU (cores) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for size, r in p["sizes"].items():
+            lines.append(
+                f"| {int(size):,} | {fmt(r['polls_per_s_needed'])} | {fmt(r['polls_per_s_done'])} | "
+                f"{fmt(r['lateness_p50_s'])} s | {fmt(r['lateness_p99_s'])} s | "
+                f"{fmt(r['worker_cpu_share_of_one_core'])} |"
+            )
+        lines += [
+            "",
+            "One process runs the sweep service back to back (as one poller worker would, beat's tick included) with",
+            "its 16 poll threads; lateness is claim time minus due time of every poll in the window. Each live job",
+            "is a database row polled over HTTP for real; they share up to 2,000 emulator jobs (round-robin) to keep",
+            "the set-up short. The reference is the need itself: polls/s done should equal polls/s needed.",
+            "",
+        ]
+    if "holds" in s:
+        p = s["holds"]
+        lines += [
+            f"## Credit holds/s ({fmt(p['seconds_per_point'])} s per point; the full pool has "
+            f"{p['prefilled_holds']:,} holds this month)",
+            "",
+            "| threads | minimal SQL hold (reference) | personal | ratio | team pool fresh | pool after 100k | "
+            "full/fresh |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for threads, r in p["holds_per_s"].items():
+            lines.append(
+                f"| {threads} | {fmt(r['minimal_sql_hold'])} | {fmt(r['personal'])} | "
+                f"{fmt(r['personal_ratio_to_minimal'])} | {fmt(r['pool_fresh'])} | {fmt(r['pool_after_100k'])} | "
+                f"{fmt(r['pool_full_ratio_to_fresh'])} |"
+            )
+        lines.append("")
+    if "pages" in s:
+        p = s["pages"]
+        lines += [
+            f"## Pages under gunicorn ({p['gunicorn_workers']} workers), {p['rows']:,} rows, "
+            f"{fmt(p['seconds_per_url'])} s each, 2×4 keep-alive clients",
+            "",
+            "| page | req/s | p95 | queries | errors |",
+            "|---|---|---|---|---|",
+        ]
+        for name, r in p["urls"].items():
+            lines.append(f"| {name} | {fmt(r['req_per_s'])} | {fmt(r['p95_ms'])} ms | {r['queries']} | {r['errors']} |")
+        lines += [
+            "",
+            f"Project page 10k/12 videos: **{fmt(p['project_10k_ratio_to_12'])}**; 10k project page / reference: "
+            f"**{fmt(p['project_10k_ratio_to_reference'])}**; asset page / reference: "
+            f"**{fmt(p['assets_10k_ratio_to_reference'])}**. The library pages themselves are the studio branch's "
+            "(measured here as they are on this branch).",
+            "",
+        ]
+    if "upload_inspection_rss" in s:
+        p = s["upload_inspection_rss"]
+        lines += [
+            f"## Upload inspection, real RSS ({p['image']})",
+            "",
+            f"- `inspect_image`: peak RSS growth **{fmt(p['inspect']['peak_rss_growth_mb'])} MB**",
+            "- reference, a full Pillow decode of the same file: "
+            f"{fmt(p['full_decode_reference']['peak_rss_growth_mb'])} MB",
+            "",
+        ]
+    if "finalize_rss" in s:
+        p = s["finalize_rss"]
+        lines += [
+            "## Finalize of a large output",
+            "",
+            f"- output: {p['output_bytes'] / 2**20:,.0f} MB H.264 MP4; job after finalize: `{p['job_state_after']}` "
+            f"{p['error']}",
+            f"- worker peak RSS growth: **{fmt(p['worker_peak_rss_growth_mb'])} MB** (goal ≤ 50 MB)",
+            "",
+        ]
+    if RESULTS["errors"]:
+        lines += ["## Sections that failed in this run", ""]
+        for name, error in RESULTS["errors"].items():
+            lines += [f"### {name}", "", "```", error.strip()[-3000:], "```", ""]
+    lines += [f"Section durations (s): `{json.dumps(RESULTS.get('seconds', {}))}`", ""]
+    (docs / "benchmarks.md").write_text("\n".join(lines))
+
+
+SECTIONS = {
+    "holds": bench_holds,
+    "live_jobs": bench_live_jobs,
+    "poll_latency": bench_poll_latency,
+    "pages": bench_pages,
+    "upload_inspection_rss": bench_upload_rss,
+    "finalize_rss": bench_finalize_rss,
+}
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    chosen = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name] or list(SECTIONS)
+    RESULTS["database"] = prepare_database()
+    RESULTS["machine"] = {}
+    bootstrap = Emulator(queue_seconds=1, run_seconds=1)
+    try:
+        setup_django(bootstrap.url)
+    finally:
+        bootstrap.stop()
+    RESULTS["machine"] = machine()
+    started = time.monotonic()
+    try:
+        for name in chosen:
+            SECTIONS[name]()
+            write_report()
+    finally:
+        RESULTS["total_seconds"] = round(time.monotonic() - started, 1)
+        write_report()
+        drop_database()
+    log(f"wrote docs/benchmarks.md and docs/benchmarks.json in {RESULTS['total_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
