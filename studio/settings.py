@@ -434,3 +434,25 @@ INSTALLED_APPS.append("allauth.mfa")
 MIDDLEWARE.append("studio.accounts.mfa.TeamMfaMiddleware")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Studio")
+# Single sign-on with any OpenID Connect provider (allauth's openid_connect), configured by environment: set
+# OIDC_SERVER_URL (the issuer; its /.well-known/openid-configuration is read), OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.
+# An SSO sign-in links to an existing account only through an email the provider says is verified.
+INSTALLED_APPS += ["allauth.socialaccount", "allauth.socialaccount.providers.openid_connect"]
+SOCIALACCOUNT_ADAPTER = "studio.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # allauth matches provider-verified emails only
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # starting a sign-in is a POST (no login CSRF)
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_STORE_TOKENS = False
+OIDC_PROVIDER_ID = env_str("OIDC_PROVIDER_ID", "sso")
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {"openid_connect": {"APPS": []}}
+if env_str("OIDC_CLIENT_ID"):
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"] = [
+        {
+            "provider_id": OIDC_PROVIDER_ID,
+            "name": env_str("OIDC_PROVIDER_NAME", "Single sign-on"),
+            "client_id": env_str("OIDC_CLIENT_ID"),
+            "secret": env_str("OIDC_CLIENT_SECRET"),
+            "settings": {"server_url": env_str("OIDC_SERVER_URL"), "oauth_pkce_enabled": True},
+        }
+    ]
