@@ -456,3 +456,20 @@ if env_str("OIDC_CLIENT_ID"):
             "settings": {"server_url": env_str("OIDC_SERVER_URL"), "oauth_pkce_enabled": True},
         }
     ]
+# The operator's view (studio/operations.py): /metrics for Prometheus behind a bearer token (no token: no endpoint),
+# and the staff page /system/.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Structured logs (studio/logs.py): JSON lines with request, task, job and team ids; plain text with LOG_JSON=0.
+from studio.logs import configure_structlog, logging_config  # noqa: E402
+
+INSTALLED_APPS.append("django_structlog")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_structlog.middlewares.RequestMiddleware",
+)
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # studio.logs binds the client IP through the trusted proxies instead
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# Behind our own proxies, keep the request id the proxy assigned, so its access log and ours line up.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env_bool("TRUST_UPSTREAM_REQUEST_ID", TRUSTED_PROXY_COUNT > 0)
+LOGGING = logging_config(json=env_bool("LOG_JSON", not DEBUG), level=env_str("LOG_LEVEL", "INFO"))
+configure_structlog()

@@ -5,7 +5,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from studio import files, health, views
+from studio import files, health, operations, views
 
 # The admin has no login form of its own: /admin/login/ sends visitors to allauth's, which carries the login
 # throttling, the lockout recovery and MFA (issue 13 finding 3).
@@ -23,4 +23,6 @@ urlpatterns = [
     path("generations/", include("generations.urls")),
     path("billing/", include("billing.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", operations.metrics, name="metrics"),
+    path("system/", operations.system_page, name="system"),
 ]

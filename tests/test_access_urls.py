@@ -59,6 +59,7 @@ PUBLIC_ROUTES: set[str] = {
     "admin:logout",  # logging out of nothing is harmless
     "generations:webhook",  # provider webhooks: verified by signature, only prompt a poll
     "billing:stripe-webhook",  # Stripe: verified by signature
+    "metrics",  # Prometheus: 404 unless METRICS_TOKEN is set, 401 without it (tests/hardening/test_operations.py)
 }
 
 # Namespaces whose pages are for platform staff: anonymous and non-staff users are sent to the admin login.
