@@ -380,6 +380,7 @@ MIDDLEWARE.insert(
 )
 MIDDLEWARE.append("studio.middleware.FriendlyErrorPagesMiddleware")  # the debug 404 page is for staff only
 INPUT_MAX_VALUE_CHARS = env_int("INPUT_MAX_VALUE_CHARS", 4096, min_value=256)
+INPUT_MAX_FORM_VALUE_CHARS = env_int("INPUT_MAX_FORM_VALUE_CHARS", 65536, min_value=4096)
 # Stripe webhook: bodies over the cap are refused unread; unverified deliveries leave only a capped excerpt row,
 # at most STRIPE_REJECTED_KEEP of them; retention of the delivery log (billing.tasks.prune_stripe_events, daily).
 STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024, min_value=1024)
