@@ -17,7 +17,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=studio.settings \
     STUDIO_VAR_DIR=/app/var \
     PORT=8000
-RUN groupadd --system studio && useradd --system --gid studio --home-dir /app --shell /usr/sbin/nologin studio
+RUN groupadd --system --gid 10001 studio \
+    && useradd --system --uid 10001 --gid studio --home-dir /app --shell /usr/sbin/nologin studio
 WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links /wheels /wheels/*.whl && rm -rf /wheels
@@ -25,9 +26,10 @@ COPY --chown=studio:studio . .
 # Static files are collected at build time with a throwaway key; the real SECRET_KEY comes from the environment.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && mkdir -p /app/var && chown -R studio:studio /app/var
-USER studio
+USER 10001:10001
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\",\"8000\")}/healthz', timeout=4)"
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/healthz', timeout=4)"]
 # web (default). Worker: `celery -A studio worker -Q default,submit,finalize -l INFO`; poller (the poll engine):
 # `celery -A studio worker -Q poll,sweep -c 2 -n poller@%h -l INFO`; beat: `celery -A studio beat`.
 # Threaded workers: image decoding is bounded per process (ASSET_DECODE_CONCURRENCY), so other threads keep answering

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint typecheck pytest e2e bench chaos migrate demo emulators clean install
+.PHONY: run test lint typecheck static-checks pytest e2e bench chaos migrate demo emulators clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_local --port $(PORT)
 
 ## test: lint, type-check and the whole pytest suite (Postgres/Redis when DATABASE_URL/CELERY_BROKER_URL are set)
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) lint typecheck static-checks pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,6 +32,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy studio generations billing
+
+## static-checks: hadolint on the Dockerfile, `docker compose config` when the client exists (.ci/static-checks)
+static-checks: $(STAMP)
+	BIN=$(BIN) bash .ci/static-checks
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -6,3 +6,8 @@ class StudioConfig(AppConfig):
 
     name = "studio"
     verbose_name = "Studio"
+
+    def ready(self) -> None:
+        from studio.logs import connect_signals
+
+        connect_signals()  # request, job and team ids on every log line (studio/logs.py)

@@ -9,3 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 app = Celery("studio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Structured logs in the worker: task ids on every line (django-structlog), job and team ids from studio.logs.
+from django_structlog.celery.steps import DjangoStructLogInitStep  # noqa: E402
+
+app.steps["worker"].add(DjangoStructLogInitStep)

@@ -2,9 +2,10 @@
 
 ``BadInputMiddleware`` refuses, with a 400 and a plain message, a request whose path, query string or url-encoded
 form carries a NUL byte or an absurdly long value (security review, issue 13 finding 8). No field of ours takes a
-NUL, and PostgreSQL cannot store one in a text column, so a NUL reaching a query is at best a 500; a value longer
-than ``INPUT_MAX_VALUE_CHARS`` is never legitimate in a query string or a url-encoded form (uploads and long
-prompts go through multipart forms, whose fields are validated by the forms themselves, which refuse NULs too).
+NUL, and PostgreSQL cannot store one in a text column, so a NUL reaching a query is at best a 500. A query-string
+value longer than ``INPUT_MAX_VALUE_CHARS`` is never legitimate; url-encoded form values get the much larger
+``INPUT_MAX_FORM_VALUE_CHARS``, so a too-long prompt still reaches its form and gets the form's own message.
+Multipart forms are left to the forms themselves (Django's CharField refuses NULs too).
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 
 DEFAULT_MAX_VALUE_CHARS = 4096
+DEFAULT_MAX_FORM_VALUE_CHARS = 65536
 
 
 def _max_chars() -> int:
     return int(getattr(settings, "INPUT_MAX_VALUE_CHARS", DEFAULT_MAX_VALUE_CHARS))
+
+
+def _max_form_chars() -> int:
+    # Forms carry prompts and descriptions whose own limits the forms explain better; only absurd values stop here.
+    return int(getattr(settings, "INPUT_MAX_FORM_VALUE_CHARS", DEFAULT_MAX_FORM_VALUE_CHARS))
 
 
 def bad_query(data: QueryDict, *, limit: int) -> str:
@@ -52,7 +59,7 @@ class BadInputMiddleware:
         if reason:
             return reason
         if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-            return bad_query(request.POST, limit=limit)
+            return bad_query(request.POST, limit=_max_form_chars())
         return ""
 
 

@@ -420,6 +420,7 @@ MIDDLEWARE.insert(
 )
 MIDDLEWARE.append("studio.middleware.FriendlyErrorPagesMiddleware")  # the debug 404 page is for staff only
 INPUT_MAX_VALUE_CHARS = env_int("INPUT_MAX_VALUE_CHARS", 4096, min_value=256)
+INPUT_MAX_FORM_VALUE_CHARS = env_int("INPUT_MAX_FORM_VALUE_CHARS", 65536, min_value=4096)
 # Stripe webhook: bodies over the cap are refused unread; unverified deliveries leave only a capped excerpt row,
 # at most STRIPE_REJECTED_KEEP of them; retention of the delivery log (billing.tasks.prune_stripe_events, daily).
 STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024, min_value=1024)
@@ -474,3 +475,42 @@ INSTALLED_APPS.append("allauth.mfa")
 MIDDLEWARE.append("studio.accounts.mfa.TeamMfaMiddleware")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Studio")
+# Single sign-on with any OpenID Connect provider (allauth's openid_connect), configured by environment: set
+# OIDC_SERVER_URL (the issuer; its /.well-known/openid-configuration is read), OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.
+# An SSO sign-in links to an existing account only through an email the provider says is verified.
+INSTALLED_APPS += ["allauth.socialaccount", "allauth.socialaccount.providers.openid_connect"]
+SOCIALACCOUNT_ADAPTER = "studio.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # allauth matches provider-verified emails only
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # starting a sign-in is a POST (no login CSRF)
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_STORE_TOKENS = False
+OIDC_PROVIDER_ID = env_str("OIDC_PROVIDER_ID", "sso")
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {"openid_connect": {"APPS": []}}
+if env_str("OIDC_CLIENT_ID"):
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"] = [
+        {
+            "provider_id": OIDC_PROVIDER_ID,
+            "name": env_str("OIDC_PROVIDER_NAME", "Single sign-on"),
+            "client_id": env_str("OIDC_CLIENT_ID"),
+            "secret": env_str("OIDC_CLIENT_SECRET"),
+            "settings": {"server_url": env_str("OIDC_SERVER_URL"), "oauth_pkce_enabled": True},
+        }
+    ]
+# The operator's view (studio/operations.py): /metrics for Prometheus behind a bearer token (no token: no endpoint),
+# and the staff page /system/.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Structured logs (studio/logs.py): JSON lines with request, task, job and team ids; plain text with LOG_JSON=0.
+from studio.logs import configure_structlog, logging_config  # noqa: E402
+
+INSTALLED_APPS.append("django_structlog")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_structlog.middlewares.RequestMiddleware",
+)
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # studio.logs binds the client IP through the trusted proxies instead
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# Behind our own proxies, keep the request id the proxy assigned, so its access log and ours line up.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env_bool("TRUST_UPSTREAM_REQUEST_ID", TRUSTED_PROXY_COUNT > 0)
+LOGGING = logging_config(json=env_bool("LOG_JSON", not DEBUG), level=env_str("LOG_LEVEL", "INFO"))
+configure_structlog()

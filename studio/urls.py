@@ -5,7 +5,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from studio import files, health, views
+from studio import files, health, operations, views
 from studio.api import api
 
 # The admin has no login form of its own: /admin/login/ sends visitors to allauth's, which carries the login
@@ -32,4 +32,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("account/", include("studio.accounts.urls")),
     path("webhooks/", include("studio.webhooks.urls")),
+    path("metrics", operations.metrics, name="metrics"),
+    path("system/", operations.system_page, name="system"),
 ]

@@ -63,6 +63,7 @@ PUBLIC_ROUTES: set[str] = {
     "api-v1:api-root",  # django-ninja's URL prefix (a reverse target; answers 404 to everyone)
     "api-v1:openapi-json",  # the REST API's public description (every operation needs a Bearer token)
     "api-v1:openapi-view",  # its interactive docs
+    "metrics",  # Prometheus: 404 unless METRICS_TOKEN is set, 401 without it (tests/hardening/test_operations.py)
 }
 
 # Namespaces whose pages are for platform staff: anonymous and non-staff users are sent to the admin login.

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.urls import reverse
@@ -37,3 +38,12 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
         if not ip:
             raise PermissionDenied("Unable to determine the client's IP address.")
         return ip
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
+    """SSO sign-ups get the same set-up as password sign-ups (a personal team)."""
+
+    def save_user(self, request: HttpRequest, sociallogin: Any, form: Any = None) -> Any:
+        user = super().save_user(request, sociallogin, form=form)
+        user_setup(user=user)
+        return user

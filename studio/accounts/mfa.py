@@ -20,7 +20,8 @@ from django.shortcuts import redirect
 # Pages a member held back by the requirement can still open: enrolling, signing out, leaving or switching teams.
 _EXEMPT_NAMESPACES = ("admin",)
 _EXEMPT_VIEWS = {"teams:list", "teams:switch", "teams:leave", "teams:create", "teams:accept-invitation", "healthz"}
-_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/files/", "/healthz", "/readyz", "/metrics")
+# /api/ answers token-authenticated clients, which cannot enrol; the API applies its own rules (issue 11).
+_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/files/", "/healthz", "/readyz", "/metrics", "/api/")
 
 
 def user_has_mfa(user: Any) -> bool:
