@@ -217,6 +217,7 @@ def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, Job
     project = access.token_get(token, Project.objects.select_related("team"), perm=Perm.GENERATE, pk=body.project_id)
     if project.is_archived:
         raise ApiError(409, "project_archived", "The project is archived; restore it to generate in it.", "project_id")
+    mode = str(body.mode)  # a Literal to the schema, a plain mode string to the rest
     wanted = [ref.asset for ref in body.references] + ([body.image] if body.image else [])
     assets = _assets_by_id(token, wanted)
     for asset_id in wanted:
@@ -228,15 +229,15 @@ def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, Job
                 422, "validation_error", f'The asset "{asset.name}" is retired; pick another.', field="references"
             )
     references: list[ReferenceInput] = []
-    if body.mode == ModeChoice.IMAGE_TO_VIDEO and body.image:
+    if mode == ModeChoice.IMAGE_TO_VIDEO and body.image:
         image = assets[body.image]
         references.append(ReferenceInput(asset=image, ref_name=image.ref_name))
-    elif body.mode != ModeChoice.IMAGE_TO_VIDEO:
+    elif mode != ModeChoice.IMAGE_TO_VIDEO:
         references = [
             ReferenceInput(asset=assets[ref.asset], ref_name=ref.ref_name or assets[ref.asset].ref_name, type=ref.type)
             for ref in body.references
         ]
-    if body.mode == ModeChoice.IMAGE_TO_VIDEO and body.references:
+    if mode == ModeChoice.IMAGE_TO_VIDEO and body.references:
         raise ApiError(
             422,
             "validation_error",
@@ -248,7 +249,7 @@ def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, Job
         prompt=normalize_prompt(body.prompt),
         resolution=body.resolution,
         duration=body.duration,
-        aspect_ratio="" if body.mode == ModeChoice.IMAGE_TO_VIDEO else (body.aspect_ratio or "16:9"),
+        aspect_ratio="" if mode == ModeChoice.IMAGE_TO_VIDEO else (body.aspect_ratio or "16:9"),
         generate_audio_switch=body.generate_audio_switch,
         seed=body.seed,
         negative_prompt=body.negative_prompt,

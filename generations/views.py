@@ -68,12 +68,12 @@ def _composer_context(request: HttpRequest, form: ComposerForm, project: Any, **
 def auto_label() -> str:
     """What ``auto`` really does (generations.routing): by cost when the rate card has a cost column, otherwise the
     first available provider in a fixed order."""
-    from generations.providers.registry import ADAPTERS
-    from generations.routing import STATIC_PREFERENCE, provider_costs
+    from generations.providers.registry import ADAPTERS, routing_order
+    from generations.routing import provider_costs
 
     if provider_costs(resolution="720p", audio=False):
         return "Auto: the cheapest provider that can make it (by our cost per second)"
-    order = ", ".join(str(ADAPTERS[name].label) for name in STATIC_PREFERENCE if name in ADAPTERS)
+    order = ", ".join(str(ADAPTERS[name].label) for name in routing_order() if name in ADAPTERS)
     return f"Auto: the first that can make it, in this order: {order}"
 
 
@@ -198,21 +198,9 @@ def quote(request: HttpRequest, project_pk: int) -> HttpResponse:
 def provider_support(job_request: Any) -> dict[str, str]:
     """For each provider, "" when it can make this video, else why not (the composer disables it with the reason)."""
     from generations import routing
-    from generations.services.specs import build_spec
 
     try:
-        spec = build_spec(
-            job_id=uuid4(),
-            mode=job_request.mode,
-            prompt=job_request.prompt,
-            resolution=job_request.resolution,
-            duration=job_request.duration,
-            aspect_ratio=job_request.aspect_ratio,
-            generate_audio_switch=job_request.generate_audio_switch,
-            seed=job_request.seed,
-            negative_prompt=job_request.negative_prompt,
-            references=job_request.references,
-        )
+        spec = job_request.to_spec(job_id=uuid4())
     except (ValueError, MissingInput):
         return {}
     return {name: routing.supports(name, spec) for name in ADAPTERS}

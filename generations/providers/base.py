@@ -173,6 +173,8 @@ class PollResult:
     output_url_ttl: float | None = None
     #: What the provider reports it charged, in its own credits (PixVerse ``Resp.credits``), when it says.
     provider_credits: int | None = None
+    #: A hint in seconds for the next poll, when the provider gave one (the poll engine's schedule honours it).
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
