@@ -46,6 +46,8 @@ from billing.spending import spending_refusal
 from billing.wallets import cap_status, month_start
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from studio.accounts.models import User
     from studio.teams.models import Team
 
@@ -139,17 +141,28 @@ def _refresh(obj: Wallet | Hold) -> None:
     obj.refresh_from_db()
 
 
-def _audit(action: str, *, wallet: Wallet, actor: User | None, reason: str = "", **data: Any) -> None:
-    """The money actions the audit log records (grants, refunds, freezes), in the ledger's own transaction."""
+def _audit(
+    action: str,
+    *,
+    wallet: Wallet,
+    actor: User | None,
+    reason: str = "",
+    team: Team | None = None,
+    request: HttpRequest | None = None,
+    **data: Any,
+) -> None:
+    """The money actions the audit log records (grants, refunds, freezes), in the ledger's own transaction.
+    ``request`` (when a page did it) gives the row its client IP; ``team`` defaults to the wallet's team."""
     from studio.audit.models import AuditAction
     from studio.audit.services import audit_record
 
     audit_record(
         action=AuditAction(action),
         actor=actor,
-        team=wallet.team,
+        team=team or wallet.team,
         target=wallet,
         reason=reason,
+        request=request,
         data={"wallet": wallet.pk, **data},
     )
 
@@ -158,7 +171,15 @@ def _audit(action: str, *, wallet: Wallet, actor: User | None, reason: str = "",
 
 
 @transaction.atomic
-def grant(*, wallet: Wallet, amount: int, reason: str, created_by: User | None, key: str = "") -> LedgerTransaction:
+def grant(
+    *,
+    wallet: Wallet,
+    amount: int,
+    reason: str,
+    created_by: User | None,
+    key: str = "",
+    request: HttpRequest | None = None,
+) -> LedgerTransaction:
     """Give ``amount`` (> 0) free credits to ``wallet`` (staff grants, demo credits). ``key`` makes it idempotent."""
     if amount <= 0:
         raise ValueError("A grant must be a positive number of credits.")
@@ -174,7 +195,15 @@ def grant(*, wallet: Wallet, amount: int, reason: str, created_by: User | None, 
         reason=reason,
         created_by=created_by,
     )
-    _audit("money.credit_grant", wallet=wallet, actor=created_by, reason=reason, credits=amount, transaction=tx.pk)
+    _audit(
+        "money.credit_grant",
+        wallet=wallet,
+        actor=created_by,
+        reason=reason,
+        request=request,
+        credits=amount,
+        transaction=tx.pk,
+    )
     _refresh(wallet)
     return tx
 
@@ -248,18 +277,18 @@ def _set_frozen(*, wallet: Wallet, frozen: bool, reason: str) -> None:
 
 
 @transaction.atomic
-def wallet_freeze(*, wallet: Wallet, reason: str, by: User | None = None) -> None:
+def wallet_freeze(*, wallet: Wallet, reason: str, by: User | None = None, request: HttpRequest | None = None) -> None:
     _set_frozen(wallet=wallet, frozen=True, reason=_require_reason(reason))
-    _audit("money.wallet_frozen", wallet=wallet, actor=by, reason=reason)
+    _audit("money.wallet_frozen", wallet=wallet, actor=by, reason=reason, request=request)
 
 
 @transaction.atomic
-def wallet_unfreeze(*, wallet: Wallet, reason: str, by: User) -> None:
+def wallet_unfreeze(*, wallet: Wallet, reason: str, by: User, request: HttpRequest | None = None) -> None:
     """Staff lift a freeze. Debt still blocks holds until it is paid off."""
     _require_reason(reason)
     logger.info("Wallet %s unfrozen by %s: %s", wallet.pk, by, reason)
     _set_frozen(wallet=wallet, frozen=False, reason="")
-    _audit("money.wallet_unfrozen", wallet=wallet, actor=by, reason=reason)
+    _audit("money.wallet_unfrozen", wallet=wallet, actor=by, reason=reason, request=request)
 
 
 # --- Holds -------------------------------------------------------------------------------------------------------
@@ -420,7 +449,9 @@ def job_refund_key(hold: Hold) -> str:
 
 
 @transaction.atomic
-def job_refund(*, hold: Hold, reason: str, created_by: User | None) -> LedgerTransaction | None:
+def job_refund(
+    *, hold: Hold, reason: str, created_by: User | None, request: HttpRequest | None = None
+) -> LedgerTransaction | None:
     """Give back what a captured hold charged (revenue → the wallet that paid). Exactly once per hold: a second call
     returns the first transaction. ``None`` when nothing was charged (an open or released hold, or a 0 capture)."""
     reason = _require_reason(reason)
@@ -442,7 +473,16 @@ def job_refund(*, hold: Hold, reason: str, created_by: User | None) -> LedgerTra
         hold=locked,
         created_by=created_by,
     )
-    _audit("money.refund", wallet=wallet, actor=created_by, reason=reason, credits=amount, job=locked.key)
+    _audit(
+        "money.refund",
+        wallet=wallet,
+        actor=created_by,
+        reason=reason,
+        team=locked.team,
+        request=request,
+        credits=amount,
+        job=locked.key,
+    )
     return tx
 
 

@@ -72,7 +72,11 @@ def grant(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"Nothing granted — {errors}")
     else:
         ledger.grant(
-            wallet=target, amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"], created_by=staff
+            wallet=target,
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
+            created_by=staff,
+            request=request,
         )
         target.refresh_from_db()
         messages.success(
@@ -95,7 +99,7 @@ def unfreeze(request: HttpRequest) -> HttpResponse:
     elif not reason:
         messages.error(request, "Give a reason to unfreeze.")
     else:
-        ledger.wallet_unfreeze(wallet=target, reason=reason, by=staff)
+        ledger.wallet_unfreeze(wallet=target, reason=reason, by=staff, request=request)
         debt = f" It still owes {target.debt} credits, which block spending until paid." if target.debt else ""
         messages.success(request, f"{target.label} is unfrozen.{debt}")
     return redirect("billing:staff-money")
@@ -127,7 +131,7 @@ def refund(request: HttpRequest) -> HttpResponse:
             messages.info(request, f"This job was already refunded ({refunded} credits).")
         else:
             try:
-                ledger.job_refund(hold=job.hold, reason=reason, created_by=staff)
+                ledger.job_refund(hold=job.hold, reason=reason, created_by=staff, request=request)
             except (BillingError, ValueError) as exc:
                 messages.error(request, str(exc))
             else:

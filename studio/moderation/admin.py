@@ -140,7 +140,9 @@ class RestrictionAdmin(_ReadOnly):
 
 
 @admin.register(ScreenTerm)
-class ScreenTermAdmin(admin.ModelAdmin[ScreenTerm]):
+class ScreenTermAdmin(_ReadOnly):
+    """Listed here; edited on the pre-screen page so each change is audited as a policy change."""
+
     list_display = ("term", "action", "reason", "created_at")
     list_filter = ("action",)
 

@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from django.db import transaction
+
+from studio.audit.models import AuditAction
+from studio.audit.services import audit_record
 from studio.moderation.models import ScreenTerm, TermAction
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from studio.accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -42,3 +52,31 @@ def prompt_screen(*texts: str) -> Screening:
         if term.term.strip() and _matches(term.term, text):
             (blocked if term.action == TermAction.BLOCK else flagged).append(term)
     return Screening(blocked=tuple(blocked), flagged=tuple(flagged))
+
+
+def screen_term_add(
+    *, actor: User, term: str, action: str, reason: str = "", request: HttpRequest | None = None
+) -> ScreenTerm:
+    """Add a pre-screen term (a policy change: audited)."""
+    with transaction.atomic():
+        added = ScreenTerm.objects.create(term=term, action=action, reason=reason, created_by=actor)
+        audit_record(
+            action=AuditAction.POLICY_CHANGED,
+            actor=actor,
+            target=added,
+            request=request,
+            data={"screen_term": term, "term_action": action, "added": True},
+        )
+    return added
+
+
+def screen_term_remove(*, actor: User, term: ScreenTerm, request: HttpRequest | None = None) -> None:
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.POLICY_CHANGED,
+            actor=actor,
+            target=term,
+            request=request,
+            data={"screen_term": term.term, "term_action": term.action, "added": False},
+        )
+        term.delete()

@@ -306,7 +306,9 @@ def _refund(case: Case, job: GenerationJob, *, reviewer: User, reason: str, requ
     if job.hold is None:
         return False
     before = ledger.job_refunded_amount(job.hold)
-    tx = ledger.job_refund(hold=job.hold, reason=f"moderation case {case.pk}: {reason}"[:500], created_by=reviewer)
+    tx = ledger.job_refund(
+        hold=job.hold, reason=f"moderation case {case.pk}: {reason}"[:500], created_by=reviewer, request=request
+    )
     return tx is not None and not before
 
 

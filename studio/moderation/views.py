@@ -24,6 +24,7 @@ from studio.moderation import selectors
 from studio.moderation.forms import PolicyForm, RestrictionForm, ScreenTermForm
 from studio.moderation.models import Case, Restriction, ScreenTerm, Source, Strike
 from studio.moderation.policy import POLICY_FIELDS, policy_get, policy_update
+from studio.moderation.prescreen import screen_term_add, screen_term_remove
 from studio.moderation.services import (
     Decision,
     ModerationRefused,
@@ -206,13 +207,19 @@ def terms(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         delete_id = request.POST.get("delete", "")
         if delete_id.isdigit():
-            ScreenTerm.objects.filter(pk=int(delete_id)).delete()
-            messages.success(request, "Term removed.")
+            doomed = ScreenTerm.objects.filter(pk=int(delete_id)).first()
+            if doomed is not None:
+                screen_term_remove(actor=_user(request), term=doomed, request=request)
+                messages.success(request, "Term removed.")
             return redirect("moderation:terms")
         if form.is_valid():
-            term = form.save(commit=False)
-            term.created_by = _user(request)
-            term.save()
+            term = screen_term_add(
+                actor=_user(request),
+                term=form.cleaned_data["term"],
+                action=form.cleaned_data["action"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
             messages.success(request, f"“{term.term}” now {term.get_action_display().lower()}.")
             return redirect("moderation:terms")
     return render(request, "moderation/terms.html", {"form": form, "terms": ScreenTerm.objects.all()})

@@ -98,6 +98,7 @@ def test_credit_grant_refund_freeze_and_unfreeze_through_the_staff_pages(world, 
     client.post(reverse("billing:staff-grant"), {"wallet": wallet.pk, "amount": 250, "reason": "launch bonus"})
     grant = AuditEvent.objects.get(action=AuditAction.CREDIT_GRANT, reason="launch bonus")
     assert grant.actor == root and grant.team_id == world.team.pk and grant.data["credits"] == 250
+    assert grant.ip == "127.0.0.1"
     wallet.refresh_from_db()
     assert wallet.balance == 250
 
@@ -115,6 +116,7 @@ def test_credit_grant_refund_freeze_and_unfreeze_through_the_staff_pages(world, 
     client.post(reverse("billing:staff-refund"), {"job": str(job.pk), "reason": "again"})  # refunds once
     [refund] = rows(AuditAction.REFUND)
     assert refund.actor == root and refund.reason == "render glitch" and refund.data["credits"] == 20
+    assert refund.team_id == world.team.pk and refund.ip == "127.0.0.1"  # the job's team; the staff member's IP
     assert personal_wallet(user=world.member).balance == before + 20
 
 

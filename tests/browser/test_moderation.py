@@ -144,14 +144,15 @@ def test_review_take_down_appeal_and_overturn(e2e: Any, new_page: Any, live_serv
     assert no_horizontal_scroll(member)
 
     # 6. Every decision is in the audit log (staff see all teams); the staff money page finds the team by name.
-    other.get_by_role("link", name="Audit log").first.click()
+    other.get_by_role("link", name="← Review queue").click()
+    other.get_by_role("navigation", name="Moderation").get_by_role("link", name="Audit log").click()
     log = other.locator("table.audit")
     expect(log).to_contain_text("Moderation decision")
     expect(log).to_contain_text("Appeal filed")
     expect(log).to_contain_text("Appeal decided")
     expect(log).to_contain_text("Refund")
     screenshot(other, "moderation_audit_log")
-    other.get_by_role("link", name="Staff money").first.click()
+    other.get_by_role("navigation", name="Moderation").get_by_role("link", name="Staff money").click()
     other.get_by_label("Team or user").fill("northwind")
     other.get_by_role("button", name="Find").click()
     expect(other.locator("table.wallets")).to_contain_text("Team pool: Northwind Films")

@@ -121,6 +121,8 @@ def test_terms_policy_and_restriction_pages(world, reviewer):
     assert "no violence" in client.get(reverse("moderation:terms")).content.decode()
     client.post(reverse("moderation:terms"), {"delete": term.pk})
     assert not ScreenTerm.objects.exists()
+    changes = AuditEvent.objects.filter(action="moderation.policy_changed").order_by("created_at", "id")
+    assert [row.data["added"] for row in changes] == [True, False] and changes[0].actor == reviewer
     response = client.post(reverse("moderation:policy"), {"appeal_window_days": 0, "claim_minutes": 5})
     assert response.status_code == 200 and "Between 1 and 365 days." in response.content.decode()
     client.post(reverse("moderation:restrictions"), {"email": world.member.email, "reason": "spam"})
