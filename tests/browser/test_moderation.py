@@ -103,13 +103,21 @@ def test_review_take_down_appeal_and_overturn(e2e: Any, new_page: Any, live_serv
     assert not default_storage.exists(f"generations/{team.pk}/{job.pk}.mp4")
     assert balance(creator, team) == after_charge + charged
 
-    # 3. The creator sees the tombstone with the reason and the notification (the bell's count), and appeals.
+    # 3. The creator sees the tombstone with the reason and the notification (the bell opens the notifications
+    #    page, whose entry leads to the job's moderation panel), and appeals.
     member.goto(f"{live_server.url}/projects/{project.pk}/")
     expect(card).to_contain_text("Taken down")
     expect(card).to_contain_text("Nudity is not allowed on this platform")
-    expect(member.locator(".notif .count")).to_have_text("1")
+    expect(member.locator(".notif .count")).to_be_visible()
     screenshot(member, "moderation_library_tombstone")
-    member.goto(f"{live_server.url}/generations/jobs/{job.pk}/")
+    member.locator("a.notif").click()
+    expect(member.get_by_role("heading", level=1)).to_have_text("Notifications")
+    takedown = member.locator(".notifications li", has_text="was taken down")
+    expect(takedown).to_have_count(1)
+    expect(takedown).to_contain_text("Nudity is not allowed on this platform")
+    screenshot(member, "moderation_notifications")
+    takedown.get_by_role("button", name=re.compile("was taken down")).click()
+    expect(member).to_have_url(re.compile(rf"/generations/jobs/{job.pk}/"))
     panel = member.locator("#moderation")
     expect(panel).to_contain_text("This video was taken down")
     expect(panel).to_contain_text("Refunded")
