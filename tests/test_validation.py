@@ -285,13 +285,13 @@ def test_provider_capabilities_are_checked() -> None:
             "provider."
         ]
     }
-    assert errors_of(job_spec(Mode.TEXT_TO_VIDEO), provider="dashscope") == {
-        "mode": [
-            "Alibaba DashScope cannot do this: text-to-video is not available here (supported: i2v, r2v). Change it or "
-            "pick another provider."
-        ]
-    }
-    assert errors_of(job_spec(Mode.IMAGE_TO_VIDEO), provider="highway")["mode"][0].startswith("HighwayAPI cannot")
+    # Documented since the first build (providers.md §10): DashScope c1 t2v and HighwayAPI i2v (JPEG/PNG only).
+    assert validate_spec(job_spec(Mode.TEXT_TO_VIDEO), provider="dashscope") == []
+    assert validate_spec(job_spec(Mode.IMAGE_TO_VIDEO), provider="highway") == []
+    webp = ImageInput(sha256="w" * 64, url="https://cdn.example.com/x.webp", content_type="image/webp")
+    assert errors_of(job_spec(Mode.IMAGE_TO_VIDEO, image=webp), provider="highway")["image"][0].startswith(
+        "HighwayAPI cannot do this: image-to-video takes only JPEG or PNG images"
+    )
     assert errors_of(job_spec(Mode.IMAGE_TO_VIDEO, prompt=""), provider="wavespeed")["prompt"]
     assert validate_spec(job_spec(Mode.IMAGE_TO_VIDEO, prompt=""), provider="dashscope") == []
 
