@@ -87,8 +87,9 @@ def test_create_api_token_command_scopes_the_token(world, capsys):
 @pytest.mark.django_db
 def test_tokens_page_shows_a_new_token_once_and_revokes(world):
     client = world.client_for(world.member)
-    response = client.post("/account/tokens/", {"name": "CI", "team": world.team.pk, "role": "member", "expires": "30"})
-    assert response.status_code == 200
+    form = {"name": "CI", "team": world.team.pk, "role": "member", "expires": "30"}
+    response = client.post("/account/tokens/", form, follow=True)
+    assert response.status_code == 200 and response.redirect_chain  # POST, redirect, GET: a reload creates nothing
     raw = response.context["created_raw"]
     assert raw.startswith("stu_") and raw in response.content.decode()
     token = ApiToken.objects.get(hint=raw[:8])
