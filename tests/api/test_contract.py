@@ -418,3 +418,15 @@ def test_wallet_balance_holds_history_and_usage(apis, world, pipeline):
         user_setup(user=world.member)
         personal = Team.objects.get(memberships__user=world.member, is_personal=True)
     assert_error(api_for(world.member, personal).get("/wallet", {"wallet": "pool"}), 404)
+
+
+@pytest.mark.django_db
+def test_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert {"/api/v1/generations", "/api/v1/quotes", "/api/v1/assets", "/api/v1/wallet"} <= set(schema["paths"])
+    create = schema["paths"]["/api/v1/generations"]["post"]
+    assert {"201", "402", "409", "422", "429"} <= set(create["responses"])
+    assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
+    assert schema["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
