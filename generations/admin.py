@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
-from generations.models import GenerationEvent, GenerationJob, JobReference, ProviderAccount, ProviderAttempt
+from generations.models import (
+    GenerationEvent,
+    GenerationJob,
+    IdempotencyKey,
+    JobReference,
+    ProviderAccount,
+    ProviderAttempt,
+)
 
 
 class JobReferenceInline(admin.TabularInline[JobReference, GenerationJob]):
@@ -52,3 +60,18 @@ class GenerationJobAdmin(admin.ModelAdmin[GenerationJob]):
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(admin.ModelAdmin[ProviderAccount]):
     list_display = ("name", "consecutive_failures", "open_until", "updated_at")
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin[IdempotencyKey]):
+    """API idempotency records: read-only (a record exists exactly when its job does)."""
+
+    list_display = ("key", "user", "team", "job", "status_code", "created_at")
+    search_fields = ("key", "user__email")
+    readonly_fields = ("user", "team", "key", "request_hash", "job", "status_code", "response", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: IdempotencyKey | None = None) -> bool:
+        return False
