@@ -115,6 +115,12 @@ def test_malformed_and_invalid_bodies(apis):
     error = assert_error(apis.member.post("/projects", {"name": 12}), 422, "validation_error")
     assert error["field"] == "name"
     assert_error(apis.member.post("/projects", {"name": "a\x00b"}), 422)
+    assert_error(
+        apis.member.post(
+            "/quotes", {"project_id": 1, "mode": "t2v", "references": [{"asset": 1, "ref_name": "a\x00"}]}
+        ),
+        422,
+    )
     assert_error(apis.member.get(f"/projects/{2**40}"), 422)
 
 
@@ -213,6 +219,7 @@ def test_asset_list_get_update_retire(apis, world, pipeline):
     assert_error(apis.member.get("/assets", {"cursor": "garbage!"}), 422, "invalid_cursor")
     got = apis.member.get(f"/assets/{cat.pk}").json()
     assert got["ref_name"] == "cat" and got["url"]
+    assert_error(apis.member.patch(f"/assets/{cat.pk}", {"tags": ["ok", "bad\x00tag"]}), 422)  # NUL, nested
     bad = apis.member.patch(f"/assets/{cat.pk}", {"ref_name": "@cat"})
     assert 'without "@"' in assert_error(bad, 422)["message"]
     taken = apis.member.patch(f"/assets/{cat.pk}", {"ref_name": "park"})
