@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 from billing.models import Wallet
 from billing.selectors import USAGE_CSV_HEADER, open_holds, usage_csv_row, usage_rows, wallet_history
 from billing.wallets import cap_status, personal_wallet, team_uses_pool, team_wallet, wallet_for_spending
-from studio.apikit import MAX_ID, ApiError, errors, team_of, token_of
+from studio.apikit import ApiError, errors, team_of, token_of
 from studio.teams import access
 from studio.teams.access import Perm
 
@@ -154,7 +154,7 @@ def wallet_history_get(request: HttpRequest, filters: Query[HistoryFilters]) -> 
     wallet = _wallet(request, filters.wallet)
     entries = wallet_history(wallet=wallet)
     if filters.cursor is not None:
-        entries = entries.filter(pk__lt=min(filters.cursor, MAX_ID * 4))
+        entries = entries.filter(pk__lt=filters.cursor)
     page = list(entries[: filters.limit + 1])
     more = len(page) > filters.limit
     page = page[: filters.limit]

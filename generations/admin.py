@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from generations.models import (
     GenerationEvent,
     GenerationJob,
+    IdempotencyKey,
     JobReference,
     ProviderAccount,
     ProviderAttempt,
@@ -83,3 +84,18 @@ class ProviderPriceTableAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["provider", "version", "effective_from", "usd_per_credit", "source"]
     list_filter = ["provider"]
     inlines = [ProviderPriceInline]
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin[IdempotencyKey]):
+    """API idempotency records: read-only (a record exists exactly when its job does)."""
+
+    list_display = ("key", "user", "team", "job", "status_code", "created_at")
+    search_fields = ("key", "user__email")
+    readonly_fields = ("user", "team", "key", "request_hash", "job", "status_code", "response", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: IdempotencyKey | None = None) -> bool:
+        return False

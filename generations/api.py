@@ -63,6 +63,7 @@ router = Router()
 quotes_router = Router()
 
 IDEMPOTENCY_KEY_MAX = 255
+I2V: str = ModeChoice.IMAGE_TO_VIDEO.value
 IdempotencyHeader = Annotated[
     str | None, param_functions.Header(None, alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX + 64)
 ]
@@ -217,7 +218,6 @@ def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, Job
     project = access.token_get(token, Project.objects.select_related("team"), perm=Perm.GENERATE, pk=body.project_id)
     if project.is_archived:
         raise ApiError(409, "project_archived", "The project is archived; restore it to generate in it.", "project_id")
-    mode = str(body.mode)  # a Literal to the schema, a plain mode string to the rest
     wanted = [ref.asset for ref in body.references] + ([body.image] if body.image else [])
     assets = _assets_by_id(token, wanted)
     for asset_id in wanted:
@@ -229,15 +229,15 @@ def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, Job
                 422, "validation_error", f'The asset "{asset.name}" is retired; pick another.', field="references"
             )
     references: list[ReferenceInput] = []
-    if mode == ModeChoice.IMAGE_TO_VIDEO and body.image:
+    if body.mode == I2V and body.image:
         image = assets[body.image]
         references.append(ReferenceInput(asset=image, ref_name=image.ref_name))
-    elif mode != ModeChoice.IMAGE_TO_VIDEO:
+    elif body.mode != I2V:
         references = [
             ReferenceInput(asset=assets[ref.asset], ref_name=ref.ref_name or assets[ref.asset].ref_name, type=ref.type)
             for ref in body.references
         ]
-    if mode == ModeChoice.IMAGE_TO_VIDEO and body.references:
+    if body.mode == I2V and body.references:
         raise ApiError(
             422,
             "validation_error",
@@ -249,7 +249,7 @@ def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, Job
         prompt=normalize_prompt(body.prompt),
         resolution=body.resolution,
         duration=body.duration,
-        aspect_ratio="" if mode == ModeChoice.IMAGE_TO_VIDEO else (body.aspect_ratio or "16:9"),
+        aspect_ratio="" if body.mode == I2V else (body.aspect_ratio or "16:9"),
         generate_audio_switch=body.generate_audio_switch,
         seed=body.seed,
         negative_prompt=body.negative_prompt,
@@ -268,15 +268,20 @@ def _spec_error(exc: SpecValidationError) -> ApiError:
 
 
 def _blocked(quote: Quote) -> ApiError:
-    """The error for a quote that may not run: 402 for credits and caps, 403 for a role, 409 for a frozen wallet."""
+    """The error for a quote that may not run, checked in ``quote_job``'s order: 409 for a frozen wallet, 402 for a
+    debt, a cap or too few credits, 422 for a resolution without a price. (A role that may not generate was refused
+    with 403 before any quote.)"""
+    from billing.models import Wallet
+
+    wallet = Wallet.objects.get(pk=quote.wallet_id)
+    if wallet.frozen:
+        return ApiError(409, "wallet_frozen", quote.blocked_reason)
+    if wallet.debt > 0:
+        return ApiError(402, "insufficient_credits", quote.blocked_reason)
     if quote.cap_remaining is not None and quote.credits > quote.cap_remaining:
         return ApiError(402, "over_cap", quote.blocked_reason)
-    if quote.credits > quote.balance or "owes" in quote.blocked_reason:
+    if quote.credits > quote.balance:
         return ApiError(402, "insufficient_credits", quote.blocked_reason)
-    if "role" in quote.blocked_reason.lower():
-        return ApiError(403, "forbidden", quote.blocked_reason)
-    if "frozen" in quote.blocked_reason:
-        return ApiError(409, "wallet_frozen", quote.blocked_reason)
     return ApiError(422, "validation_error", quote.blocked_reason, field="resolution")
 
 

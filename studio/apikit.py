@@ -88,9 +88,20 @@ class In(Schema):
     @field_validator("*", mode="before")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
+        if _has_nul(value):
             raise ValueError("Text may not contain NUL characters.")
         return value
+
+
+def _has_nul(value: Any) -> bool:
+    """True when ``value`` is text with a NUL character, or a list/dict holding one (at any depth)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 # --- Authentication ---------------------------------------------------------------------------------------------------

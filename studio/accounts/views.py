@@ -43,39 +43,40 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+NEW_TOKEN_SESSION_KEY = "accounts:new-api-token"  # noqa: S105 - a session key name, not a secret
+
+
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
+    """GET: the form and the user's tokens (plus, once, the token just created). POST: create one and redirect, so
+    a reload never creates a second token; the raw value rides in the session for that one GET and is popped."""
     user = _user(request)
     memberships = list(Membership.objects.filter(user=user).select_related("team").order_by("team__name"))
     form = TokenForm(request.POST or None, memberships=memberships)
-    created_raw = ""
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            membership = next((m for m in memberships if m.team_id == form.cleaned_data["team"]), None)
-            days = form.cleaned_data.get("expires") or ""
-            try:
-                _token, created_raw = api_token_create(
-                    user=user,
-                    name=form.cleaned_data["name"],
-                    team=membership.team if membership else None,
-                    role=form.cleaned_data["role"],
-                    expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
-                    request=request,
-                )
-            except ApiTokenError as exc:
-                form.add_error(None, str(exc))
-                status = 400
-            else:
-                form = TokenForm(memberships=memberships)
+    if request.method == "POST" and form.is_valid():
+        membership = next((m for m in memberships if m.team_id == form.cleaned_data["team"]), None)
+        days = form.cleaned_data.get("expires") or ""
+        try:
+            _token, raw = api_token_create(
+                user=user,
+                name=form.cleaned_data["name"],
+                team=membership.team if membership else None,
+                role=form.cleaned_data["role"],
+                expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
+                request=request,
+            )
+        except ApiTokenError as exc:
+            form.add_error(None, str(exc))
         else:
-            status = 400
+            request.session[NEW_TOKEN_SESSION_KEY] = raw
+            return redirect("accounts:tokens")
+    created_raw = "" if request.method == "POST" else str(request.session.pop(NEW_TOKEN_SESSION_KEY, ""))
     tokens = ApiToken.objects.filter(user=user).select_related("team").order_by("-created_at")
     return render(
         request,
         "account/tokens.html",
         {"form": form, "tokens": tokens, "created_raw": created_raw, "now": timezone.now()},
-        status=status,
+        status=400 if form.errors else 200,
     )
 
 

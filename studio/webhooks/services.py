@@ -328,9 +328,15 @@ def _send(endpoint: WebhookEndpoint, message: WebhookMessage) -> Outcome:
     }
     extensions = {"sni_hostname": target.host} if target.connect_url != target.url else {}
     try:
-        with httpx.Client(timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS), follow_redirects=False) as client:
-            response = client.post(target.connect_url, content=body.encode(), headers=headers, extensions=extensions)
-        text = response.text[:500]
+        with (
+            httpx.Client(timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS), follow_redirects=False) as client,
+            client.stream(
+                "POST", target.connect_url, content=body.encode(), headers=headers, extensions=extensions
+            ) as response,
+        ):
+            # Only the start of the answer is kept for the log; a receiver cannot make us read a huge body.
+            head = next(response.iter_bytes(chunk_size=500), b"")[:500]
+        text = head.decode("utf-8", errors="replace")
         return Outcome(response.status_code, text, "", int((time.monotonic() - started) * 1000))
     except httpx.HTTPError as exc:
         return Outcome(None, "", f"{type(exc).__name__}: {exc}"[:300], int((time.monotonic() - started) * 1000))

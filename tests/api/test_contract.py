@@ -87,8 +87,9 @@ def test_create_api_token_command_scopes_the_token(world, capsys):
 @pytest.mark.django_db
 def test_tokens_page_shows_a_new_token_once_and_revokes(world):
     client = world.client_for(world.member)
-    response = client.post("/account/tokens/", {"name": "CI", "team": world.team.pk, "role": "member", "expires": "30"})
-    assert response.status_code == 200
+    form = {"name": "CI", "team": world.team.pk, "role": "member", "expires": "30"}
+    response = client.post("/account/tokens/", form, follow=True)
+    assert response.status_code == 200 and response.redirect_chain  # POST, redirect, GET: a reload creates nothing
     raw = response.context["created_raw"]
     assert raw.startswith("stu_") and raw in response.content.decode()
     token = ApiToken.objects.get(hint=raw[:8])
@@ -114,6 +115,12 @@ def test_malformed_and_invalid_bodies(apis):
     error = assert_error(apis.member.post("/projects", {"name": 12}), 422, "validation_error")
     assert error["field"] == "name"
     assert_error(apis.member.post("/projects", {"name": "a\x00b"}), 422)
+    assert_error(
+        apis.member.post(
+            "/quotes", {"project_id": 1, "mode": "t2v", "references": [{"asset": 1, "ref_name": "a\x00"}]}
+        ),
+        422,
+    )
     assert_error(apis.member.get(f"/projects/{2**40}"), 422)
 
 
@@ -212,6 +219,7 @@ def test_asset_list_get_update_retire(apis, world, pipeline):
     assert_error(apis.member.get("/assets", {"cursor": "garbage!"}), 422, "invalid_cursor")
     got = apis.member.get(f"/assets/{cat.pk}").json()
     assert got["ref_name"] == "cat" and got["url"]
+    assert_error(apis.member.patch(f"/assets/{cat.pk}", {"tags": ["ok", "bad\x00tag"]}), 422)  # NUL, nested
     bad = apis.member.patch(f"/assets/{cat.pk}", {"ref_name": "@cat"})
     assert 'without "@"' in assert_error(bad, 422)["message"]
     taken = apis.member.patch(f"/assets/{cat.pk}", {"ref_name": "park"})
@@ -417,3 +425,15 @@ def test_wallet_balance_holds_history_and_usage(apis, world, pipeline):
         user_setup(user=world.member)
         personal = Team.objects.get(memberships__user=world.member, is_personal=True)
     assert_error(api_for(world.member, personal).get("/wallet", {"wallet": "pool"}), 404)
+
+
+@pytest.mark.django_db
+def test_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert {"/api/v1/generations", "/api/v1/quotes", "/api/v1/assets", "/api/v1/wallet"} <= set(schema["paths"])
+    create = schema["paths"]["/api/v1/generations"]["post"]
+    assert {"201", "402", "409", "422", "429"} <= set(create["responses"])
+    assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
+    assert schema["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
