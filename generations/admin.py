@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from generations.models import GenerationEvent, GenerationJob, JobReference, ProviderAccount, ProviderAttempt
+from generations.models import (
+    Favourite,
+    GenerationEvent,
+    GenerationJob,
+    JobReference,
+    ProviderAccount,
+    ProviderAttempt,
+    ZipExport,
+)
 
 
 class JobReferenceInline(admin.TabularInline[JobReference, GenerationJob]):
@@ -52,3 +60,16 @@ class GenerationJobAdmin(admin.ModelAdmin[GenerationJob]):
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(admin.ModelAdmin[ProviderAccount]):
     list_display = ("name", "consecutive_failures", "open_until", "updated_at")
+
+
+@admin.register(Favourite)
+class FavouriteAdmin(admin.ModelAdmin[Favourite]):
+    list_display = ("user", "job", "created_at")
+    raw_id_fields = ("user", "job")
+
+
+@admin.register(ZipExport)
+class ZipExportAdmin(admin.ModelAdmin[ZipExport]):
+    list_display = ("name", "team", "user", "state", "done", "total", "created_at")
+    list_filter = ("state",)
+    raw_id_fields = ("team", "user")
