@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from generations.models import (
+    Favourite,
     GenerationEvent,
     GenerationJob,
     IdempotencyKey,
@@ -14,6 +15,7 @@ from generations.models import (
     ProviderAttempt,
     ProviderPrice,
     ProviderPriceTable,
+    ZipExport,
 )
 
 
@@ -99,3 +101,16 @@ class IdempotencyKeyAdmin(admin.ModelAdmin[IdempotencyKey]):
 
     def has_change_permission(self, request: HttpRequest, obj: IdempotencyKey | None = None) -> bool:
         return False
+
+
+@admin.register(Favourite)
+class FavouriteAdmin(admin.ModelAdmin[Favourite]):
+    list_display = ("user", "job", "created_at")
+    raw_id_fields = ("user", "job")
+
+
+@admin.register(ZipExport)
+class ZipExportAdmin(admin.ModelAdmin[ZipExport]):
+    list_display = ("name", "team", "user", "state", "done", "total", "created_at")
+    list_filter = ("state",)
+    raw_id_fields = ("team", "user")

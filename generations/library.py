@@ -61,7 +61,10 @@ def library_context(request: HttpRequest, *, team: Team, project: Project | None
         "resolution_choices": RESOLUTIONS,
         "creator_choices": [(m.user_id, m.user.email) for m in members],
         "move_targets": list(
-            Project.objects.filter(team=team, archived_at__isnull=True).order_by("name").values_list("pk", "name")
+            Project.objects.filter(team=team, archived_at__isnull=True)
+            .exclude(pk=project.pk if project is not None else 0)
+            .order_by("name")
+            .values_list("pk", "name")
         ),
         "may_generate": Perm.GENERATE in perms,
         "may_edit": Perm.EDIT in perms,

@@ -55,6 +55,8 @@ def _next_steps(
 ) -> list[dict[str, object]]:
     """What a new user does next, in order, each with its link (shown until they have made a video)."""
     role = membership.role
+    if not any(role_allows(role, perm) for perm in (Perm.EDIT, Perm.UPLOAD, Perm.GENERATE)):
+        return []  # a viewer has nothing to set up: the dashboard's lists are what they came for
     project = projects[0] if projects else None
     steps: list[dict[str, object]] = []
     if project is None:

@@ -52,3 +52,8 @@ def test_the_invitation_list_has_a_copy_link_button(world: World) -> None:
     client.post(reverse("teams:invite", kwargs={"pk": world.team.pk}), {"email": "new@example.com", "role": "member"})
     page = client.get(reverse("teams:detail", kwargs={"pk": world.team.pk})).content.decode()
     assert ("Copy link" in page and "/teams/invitations/" in page) or "accept" in page
+
+
+def test_a_viewer_gets_no_setup_steps(world: World) -> None:
+    page = world.client_for(world.viewer).get(reverse("dashboard")).content.decode()
+    assert "What to do next" not in page and "Welcome, " in page
