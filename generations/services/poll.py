@@ -417,6 +417,15 @@ def _past_horizon(job: GenerationJob) -> bool:
     return False
 
 
+def _not_an_answer_yet(job: GenerationJob, result: PollResult) -> bool:
+    """A provider quirk decided by its adapter: an "expired" answer for a job younger than the provider's horizon is
+    no answer yet (DashScope's UNKNOWN for a young task id), retried as a poll error, never expired."""
+    if result.state != ProviderState.EXPIRED or job.submitted_at is None:
+        return False
+    young = timezone.now() - job.submitted_at < timedelta(seconds=config.provider_horizon_seconds())
+    return young and get_adapter(job.provider).expired_means_not_yet(result)
+
+
 def apply_answer(
     job: GenerationJob, answer: PollResult | ProviderError, *, bulk_clean: list[UUID] | None = None
 ) -> float | None:
@@ -427,6 +436,8 @@ def apply_answer(
         return job_next_delay(job, retry_after=retry_after)
     if isinstance(answer, ProviderError):
         return _poll_error(job, answer)
+    if _not_an_answer_yet(job, answer):  # counts as an error: the count must not be reset below
+        return apply_poll_result(job, answer)
     if job.poll_errors:
         if bulk_clean is None:
             GenerationJob.objects.filter(pk=job.pk).update(poll_errors=0)
@@ -525,11 +536,7 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
             note="canceled at the provider",
         )
     elif state == ProviderState.EXPIRED:
-        young = job.submitted_at is not None and timezone.now() - job.submitted_at < timedelta(
-            seconds=config.provider_horizon_seconds()
-        )
-        if young and get_adapter(job.provider).expired_means_not_yet(result):
-            # A provider quirk (DashScope's UNKNOWN for a young id), decided by its adapter.
+        if _not_an_answer_yet(job, result):
             return _poll_error(
                 job, ProviderError("UNKNOWN status for a young task id", provider=job.provider, code="UNKNOWN")
             )

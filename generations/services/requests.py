@@ -78,7 +78,8 @@ class JobRequest:
         """The request that made ``job`` (re-run, remix, submit); raises ``MissingInput`` if an input was deleted."""
         values: dict[str, Any] = {name: getattr(job, name) for name in cls.SCALAR_FIELDS if name != "provider"}
         values["provider"] = job.provider_requested
-        values["references"] = tuple(job_references(job))
+        if "references" not in overrides:  # a remix passes the inputs still there; job_references refuses gaps
+            values["references"] = tuple(job_references(job))
         values.update(overrides)
         return cls(**values)
 
