@@ -55,6 +55,7 @@ from studio.apikit import (
 )
 from studio.assets.models import Asset
 from studio.files import signed_url
+from studio.moderation.visibility import job_case, job_video_hidden
 from studio.projects.models import Project
 from studio.teams import access
 from studio.teams.access import Perm
@@ -153,6 +154,12 @@ class VideoOut(Schema):
     codec: str
 
 
+class ModerationOut(Schema):
+    hidden: bool = Field(description="True while the video is under review or taken down: no video, no download.")
+    state: str = Field(description="The review case's state (open, context, approved, taken_down, appealed, …).")
+    reason: str = Field(description="The reviewer's reason, once decided.")
+
+
 class GenerationOut(Schema):
     id: UUID
     project_id: int
@@ -182,6 +189,7 @@ class GenerationOut(Schema):
     video: VideoOut | None
     events: list[EventOut] | None = None
     message: str | None = None
+    moderation: ModerationOut | None = Field(None, description="Present when the video has a moderation case.")
 
 
 class GenerationPage(Schema):
@@ -340,9 +348,18 @@ def queue_position(job: GenerationJob) -> int | None:
     return ahead.count() + 1
 
 
+def _moderation_out(job: GenerationJob) -> ModerationOut | None:
+    """What moderation shows the team (the API acts as a member: a token never sees a hidden video)."""
+    case = job_case(job)
+    if case is None:
+        return None
+    return ModerationOut(hidden=bool(case.hidden), state=case.state, reason=case.decision_reason)
+
+
 def generation_out(job: GenerationJob, *, events: bool = False, message: str | None = None) -> GenerationOut:
     video = None
-    if job.state == State.SUCCEEDED and job.output:
+    moderation = _moderation_out(job)
+    if job.state == State.SUCCEEDED and job.output and not (moderation and moderation.hidden):
         video = VideoOut(
             width=job.video_width,
             height=job.video_height,
@@ -387,11 +404,12 @@ def generation_out(job: GenerationJob, *, events: bool = False, message: str | N
         if events
         else None,
         message=message,
+        moderation=moderation,
     )
 
 
 def _job(request: HttpRequest, job_id: UUID, perm: Perm = Perm.VIEW) -> GenerationJob:
-    queryset = GenerationJob.objects.select_related("project", "team", "creator")
+    queryset = GenerationJob.objects.select_related("project", "team", "creator", "moderation_case")
     return access.token_get(token_of(request), queryset, perm=perm, pk=job_id)
 
 
@@ -496,7 +514,7 @@ def _stored_response(record: IdempotencyKey, *, replayed: bool) -> HttpResponse:
 @router.get("", response={200: GenerationPage, **errors(404, 422)}, summary="List generations (filters, cursor)")
 def generation_list(request: HttpRequest, filters: Query[GenerationFilters]) -> GenerationPage:
     token = token_of(request)
-    jobs = access.token_visible(token, GenerationJob.objects.exclude(state=State.DRAFT)).select_related("creator")
+    jobs = access.token_visible(token, GenerationJob.objects.exclude(state=State.DRAFT)).select_related("creator", "moderation_case")
     if filters.project_id is not None:
         jobs = jobs.filter(project_id=filters.project_id)
     if filters.state:
@@ -570,6 +588,8 @@ def generation_download(request: HttpRequest, job_id: UUID) -> DownloadOut:
     job = _job(request, job_id)
     if job.state != State.SUCCEEDED or not job.output:
         raise ApiError(409, "state_conflict", f"The video is not ready (the job is {job.state}).")
+    if job_video_hidden(job):
+        raise ApiError(409, "moderation_hidden", "The video is hidden while moderation reviews it (or was taken down).")
     filename = f"{job.project.name[:40].strip() or 'video'}-{str(job.pk)[:8]}.mp4".replace('"', "")
     return DownloadOut(
         url=signed_url(job.output.name or "", absolute=True, download_as=filename),

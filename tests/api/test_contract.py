@@ -22,6 +22,7 @@ from studio.audit.models import AuditAction, AuditEvent
 from studio.teams.models import Membership, Role
 from tests.api.conftest import Api, api_for, assert_error
 from tests.assets.images import image_bytes, upload
+from tests.factories import UserFactory
 from tests.generations.helpers import balance
 
 # --- Authentication and tokens ---------------------------------------------------------------------------------------
@@ -394,6 +395,30 @@ def test_list_get_cancel_remix_download(apis, world, pipeline):
     assert (remix.json()["parent_id"], remix.json()["lineage"]) == (ids[0], "remix")
     assert remix.json()["prompt"] == "a title card that says bye"
     assert_error(apis.viewer.post(f"/generations/{ids[0]}/remix"), 403)
+
+
+def test_a_video_hidden_by_moderation_is_hidden_in_the_api_too(apis, world, pipeline):
+    """Hidden until reviewed holds in the API: no video block, no download URL, the case state is shown; after a
+    reviewer approves, the video is back."""
+    from studio.moderation.models import Source
+    from studio.moderation.services import Decision, case_decide, signal_add
+
+    job_id = apis.member.post("/generations", t2v(world, prompt="a title card")).json()["id"]
+    job = GenerationJob.objects.get(pk=job_id)
+    pipeline.worker.settle(job)
+    assert apis.member.get(f"/generations/{job_id}").json()["moderation"] is None
+    case = signal_add(job=job, source=Source.PROVIDER_NSFW, detail="flagged")
+    hidden = apis.member.get(f"/generations/{job_id}").json()
+    assert hidden["state"] == "succeeded" and hidden["video"] is None
+    assert hidden["moderation"] == {"hidden": True, "state": "open", "reason": ""}
+    listed = apis.member.get("/generations", {"state": "succeeded"}).json()["items"]
+    assert [(item["id"], item["video"]) for item in listed] == [(job_id, None)]
+    assert_error(apis.member.get(f"/generations/{job_id}/download"), 409, "moderation_hidden")
+    staff = UserFactory(is_staff=True)
+    case_decide(case=case, version=case.version, reviewer=staff, decision=Decision.APPROVE, reason="fine")
+    shown = apis.member.get(f"/generations/{job_id}").json()
+    assert shown["video"] is not None and shown["moderation"]["hidden"] is False
+    assert apis.member.get(f"/generations/{job_id}/download").status_code == 200
 
 
 # --- Wallet ---------------------------------------------------------------------------------------------------------
