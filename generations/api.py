@@ -514,7 +514,9 @@ def _stored_response(record: IdempotencyKey, *, replayed: bool) -> HttpResponse:
 @router.get("", response={200: GenerationPage, **errors(404, 422)}, summary="List generations (filters, cursor)")
 def generation_list(request: HttpRequest, filters: Query[GenerationFilters]) -> GenerationPage:
     token = token_of(request)
-    jobs = access.token_visible(token, GenerationJob.objects.exclude(state=State.DRAFT)).select_related("creator", "moderation_case")
+    jobs = access.token_visible(token, GenerationJob.objects.exclude(state=State.DRAFT)).select_related(
+        "creator", "moderation_case"
+    )
     if filters.project_id is not None:
         jobs = jobs.filter(project_id=filters.project_id)
     if filters.state:

@@ -84,6 +84,8 @@ def submit_give_up_seconds() -> float:
     """How long a job may keep being refused by its provider (5xx, 429, 500044, connection failures) before it fails
     and its hold is released, counted from when it was queued: a bounded wait whatever the attempt count."""
     return _float("GENERATIONS_SUBMIT_GIVE_UP_SECONDS", 600.0)
+
+
 # --- The poll engine (generations/services/poll.py) -----------------------------------------------------------------
 
 

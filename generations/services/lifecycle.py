@@ -88,6 +88,8 @@ def notify_job_finished(job: GenerationJob) -> None:
         url=reverse("generations:job", kwargs={"pk": job.pk}),
         key=f"job:{job.pk}:{job.state}",
     )
+
+
 def _emit_finished(job_id: object) -> None:
     from studio.webhooks.events import generation_finished
 
