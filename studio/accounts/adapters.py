@@ -41,7 +41,14 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
-    """SSO sign-ups get the same set-up as password sign-ups (a personal team)."""
+    """SSO sign-ups get the same set-up as password sign-ups (a personal team). Providers come from settings
+    (the environment) only, never from SocialApp rows, so the sign-in page asks the database nothing for them."""
+
+    def list_apps(self, request: HttpRequest, provider: Any = None, client_id: Any = None) -> list[Any]:
+        from allauth.socialaccount.adapter import _build_apps_from_settings
+
+        groups = _build_apps_from_settings(provider=provider, client_id=client_id)
+        return [app for apps in groups.values() for app in apps]
 
     def save_user(self, request: HttpRequest, sociallogin: Any, form: Any = None) -> Any:
         user = super().save_user(request, sociallogin, form=form)
