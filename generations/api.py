@@ -39,7 +39,7 @@ from generations.services.jobs import (
     job_request_from,
 )
 from generations.services.requests import JobRequest
-from generations.services.specs import MissingInput, ReferenceInput
+from generations.services.specs import MissingInput
 from generations.states import TERMINAL, State
 from generations.validation import SpecValidationError, normalize_prompt
 from studio.accounts.models import ApiToken
@@ -236,15 +236,6 @@ def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, Job
             raise ApiError(
                 422, "validation_error", f'The asset "{asset.name}" is retired; pick another.', field="references"
             )
-    references: list[ReferenceInput] = []
-    if body.mode == I2V and body.image:
-        image = assets[body.image]
-        references.append(ReferenceInput(asset=image, ref_name=image.ref_name))
-    elif body.mode != I2V:
-        references = [
-            ReferenceInput(asset=assets[ref.asset], ref_name=ref.ref_name or assets[ref.asset].ref_name, type=ref.type)
-            for ref in body.references
-        ]
     if body.mode == I2V and body.references:
         raise ApiError(
             422,
@@ -252,18 +243,18 @@ def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, Job
             "Image-to-video takes one image ('image'), not references; send 'image' or use mode r2v.",
             field="references",
         )
-    return project, JobRequest(
-        mode=body.mode,
-        prompt=normalize_prompt(body.prompt),
-        resolution=body.resolution,
-        duration=body.duration,
-        aspect_ratio="" if body.mode == I2V else (body.aspect_ratio or "16:9"),
-        generate_audio_switch=body.generate_audio_switch,
-        seed=body.seed,
-        negative_prompt=body.negative_prompt,
-        references=tuple(references),
-        provider=body.provider or AUTO,
-    )
+    # The schema has checked types and bounds; the one request type builds the rest (generations/services/requests).
+    data: dict[str, Any] = body.dict(exclude={"project_id"})
+    data["references"] = [ref.dict() for ref in body.references] if body.mode != I2V else []
+    if body.image is None or body.mode != I2V:
+        data.pop("image")
+    if body.mode != I2V and not body.aspect_ratio:
+        data["aspect_ratio"] = "16:9"
+    data["provider"] = body.provider or AUTO
+    try:
+        return project, JobRequest.from_api(data, team_id=project.team_id)
+    except SpecValidationError as exc:
+        raise _spec_error(exc) from exc
 
 
 # --- Errors --------------------------------------------------------------------------------------------------------
