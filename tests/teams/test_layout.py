@@ -45,6 +45,7 @@ def test_the_dashboard_welcomes_an_empty_team(world: World) -> None:
     assert "Create your first project" in body
 
 
+@pytest.mark.django_db  # the login page lists the configured SSO providers
 def test_anonymous_visitors_see_log_in_and_sign_up(client) -> None:  # type: ignore[no-untyped-def]
     body = client.get(reverse("account_login")).content.decode()
     assert reverse("account_signup") in body
