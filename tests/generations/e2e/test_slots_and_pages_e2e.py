@@ -90,7 +90,8 @@ def test_a_newcomer_generates_through_the_pages(e2e, world):
     assert job.state in TERMINAL
     assert_playable(job)
     project_page = client.get(reverse("projects:detail", kwargs={"pk": world.project.pk})).content.decode()
-    src = re.search(r'<video[^>]*src="([^"]+)"', project_page).group(1)
+    # The library shows a poster that becomes a player on click (no <video> per card): its signed source plays.
+    src = re.search(r'data-video-src="([^"]+)"', project_page).group(1)
     video = client.get(src)
     assert video.status_code == 200 and b"".join(video.streaming_content)[4:8] == b"ftyp"
     assert balance(world.member, world.team) == before - 12
