@@ -465,6 +465,17 @@ def expire_job(job: GenerationJob, *, note: str) -> bool:
     )
 
 
+def _render_seconds(job: GenerationJob, *, now: datetime) -> float | None:
+    """How long the provider took, for the schedule's history: the midpoint between the poll before this one (the job
+    was still running then) and now. Not ``now`` itself: a late poll would teach the schedule to be late."""
+    if job.submitted_at is None:
+        return None
+    polls = ProviderAttempt.objects.filter(job_id=job.pk, is_create=False).order_by("-at")
+    previous = polls.values_list("at", flat=True)[1:2].first()
+    seen_running = max(previous, job.submitted_at) if previous is not None else job.submitted_at
+    return ((seen_running - job.submitted_at) + (now - job.submitted_at)).total_seconds() / 2
+
+
 def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
     """Move the job according to the provider's normalized state; return the next poll's delay while it is still at
     the provider. Out-of-date answers lose the compare-and-set."""
@@ -486,7 +497,7 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
             provider_output_url=result.output_url,
             provider_output_expires_at=expires,
             billed_seconds=result.billed_seconds,
-            render_seconds=(now - job.submitted_at).total_seconds() if job.submitted_at else None,
+            render_seconds=_render_seconds(job, now=now),
             next_poll_at=None,
         )
         if changed:
