@@ -312,3 +312,20 @@ def test_a_polled_job_gets_its_next_due_time_unless_its_poll_was_overtaken(world
     assert 6.0 <= (first.next_poll_at - before).total_seconds() <= 9.0
     assert second.next_poll_at == before + timedelta(seconds=1)  # the overtaken answer did not push it back
     assert claimed_first == first.pk and claimed_second == second.pk
+
+
+@pytest.mark.django_db
+def test_precise_history_wins_over_samples_the_backoff_saw_late(world) -> None:
+    now = timezone.now()
+    for seconds, margin in ((47, 15.0), (46, 15.0), (48, 15.0), (60, 0.5), (60.5, 0.5), (59.5, 0.5)):
+        GenerationJobFactory(
+            project=world.project,
+            creator=world.owner,
+            state=State.SUCCEEDED,
+            render_seconds=seconds,
+            render_margin_seconds=margin,
+            submitted_at=now,
+        )
+    expectation = expected_render(provider="wavespeed", mode="t2v", resolution="720p", duration=5)
+    assert expectation is not None and expectation.samples == 3
+    assert 59.5 <= expectation.fastest <= expectation.slowest <= 60.5
