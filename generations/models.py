@@ -117,6 +117,8 @@ class GenerationJob(models.Model):
     poll_errors = models.PositiveSmallIntegerField(default=0)
     # Seconds from submit to the poll that saw the provider finish: the history the poll schedule learns from.
     render_seconds = models.FloatField(null=True, blank=True)
+    # ± how precise that is: half the gap between the last poll that saw the job running and the one that saw it done.
+    render_margin_seconds = models.FloatField(null=True, blank=True)
     finalize_attempts = models.PositiveSmallIntegerField(default=0)
 
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")

@@ -80,6 +80,7 @@ class Expectation:
 #: Similar jobs (provider × mode × resolution × duration) to learn from, and how long a process trusts what it read.
 HISTORY_SAMPLES = 50
 HISTORY_TTL_SECONDS = 60.0
+PRECISE_MARGIN_SECONDS = 2.0
 _history: dict[tuple[str, str, str, int], tuple[float, Expectation | None]] = {}
 _history_lock = threading.Lock()
 
@@ -98,13 +99,17 @@ def expected_render(*, provider: str, mode: str, resolution: str, duration: int)
         cached = _history.get(key)
         if cached is not None and now - cached[0] < HISTORY_TTL_SECONDS:
             return cached[1]
-    values = list(
+    rows = list(
         GenerationJob.objects.filter(
             provider=provider, mode=mode, resolution=resolution, duration=duration, render_seconds__isnull=False
         )
         .order_by("-submitted_at")
-        .values_list("render_seconds", flat=True)[:HISTORY_SAMPLES]
+        .values_list("render_seconds", "render_margin_seconds")[:HISTORY_SAMPLES]
     )
+    # Samples seen by dense polls are precise to about a second; ones seen by the plain backoff may be off by tens
+    # of seconds. Once there are a few precise ones, the imprecise ones would only blur the window: drop them.
+    precise = [value for value, margin in rows if margin is not None and margin <= PRECISE_MARGIN_SECONDS]
+    values = precise if len(precise) >= 3 else [value for value, _ in rows]
     expectation = None
     if values:
         ordered = sorted(float(v) for v in values if v is not None)
@@ -477,6 +482,19 @@ def expire_job(job: GenerationJob, *, note: str) -> bool:
     )
 
 
+def _render_estimate(job: GenerationJob, *, now: datetime) -> tuple[float | None, float | None]:
+    """How long the provider took, for the schedule's history, and ± how precisely we know it: the midpoint (and half
+    the gap) between the poll before this one (the job was still running then) and now. Not ``now`` itself: a late
+    poll would teach the schedule to be late."""
+    if job.submitted_at is None:
+        return None, None
+    polls = ProviderAttempt.objects.filter(job_id=job.pk, is_create=False).order_by("-at")
+    previous = polls.values_list("at", flat=True)[1:2].first()
+    seen_running = max(previous, job.submitted_at) if previous is not None else job.submitted_at
+    low, high = (seen_running - job.submitted_at).total_seconds(), (now - job.submitted_at).total_seconds()
+    return (low + high) / 2, (high - low) / 2
+
+
 def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
     """Move the job according to the provider's normalized state; return the next poll's delay while it is still at
     the provider. Out-of-date answers lose the compare-and-set."""
@@ -489,6 +507,7 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
         return job_next_delay(job, retry_after=result.retry_after)
     if state == ProviderState.SUCCEEDED:
         now = timezone.now()
+        estimate, margin = _render_estimate(job, now=now)
         expires = now + timedelta(seconds=result.output_url_ttl) if result.output_url_ttl is not None else None
         changed = transition(
             job,
@@ -498,7 +517,8 @@ def apply_poll_result(job: GenerationJob, result: PollResult) -> float | None:
             provider_output_url=result.output_url,
             provider_output_expires_at=expires,
             billed_seconds=result.billed_seconds,
-            render_seconds=(now - job.submitted_at).total_seconds() if job.submitted_at else None,
+            render_seconds=estimate,
+            render_margin_seconds=margin,
             provider_credits=result.provider_credits,
             next_poll_at=None,
         )

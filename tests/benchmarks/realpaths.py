@@ -322,6 +322,7 @@ class WebServer:
 
 RENDER_QUEUE = 5.0
 RENDER_RUN = 25.0 if QUICK else 55.0  # a 60 s job (30 s quick)
+JOB_SPACING = 4.0
 
 
 def _status_calls(job: Any) -> int:
@@ -347,6 +348,9 @@ def _run_pipeline_batch(emulator: Emulator, user: Any, project: Any, count: int)
             aspect_ratio="16:9",
         )
         jobs.append(generation_create(user=user, project=project, request=request))
+        # Staggered, as users submit: done → playable is a job's own latency, not the queue of a dozen finalizes
+        # that all became due in the same second (two worker threads take them two at a time).
+        time.sleep(JOB_SPACING)
     deadline = time.monotonic() + RENDER_QUEUE + RENDER_RUN + 120
     while time.monotonic() < deadline:
         states = set(GenerationJob.objects.filter(pk__in=[j.pk for j in jobs]).values_list("state", flat=True))
@@ -453,13 +457,16 @@ def bench_poll_latency() -> dict[str, Any]:
         emulator.control("POST", "config", json={"concurrency": {"wavespeed": None}})
         user, _team, project = world("latency")
         ledger.grant(wallet=personal_wallet(user=user), amount=10_000_000, reason="bench", created_by=None)
-        count = 6 if QUICK else 12
+        count = 4 if QUICK else 8
         forget_history()
-        results: dict[str, Any] = {"render_seconds": RENDER_QUEUE + RENDER_RUN}
+        results: dict[str, Any] = {"render_seconds": RENDER_QUEUE + RENDER_RUN, "job_spacing_s": JOB_SPACING}
         with in_process_worker():
             log("  warm-up batch (builds the history the schedule learns from), polling only")
             providers["wavespeed"]["WEBHOOK_SECRET"] = ""
             results["first_jobs_no_history"] = _summary(_run_pipeline_batch(emulator, user, project, count))
+            forget_history()
+            log("  second batch (learns from the first, whose samples the backoff saw late)")
+            results["second_batch_learning"] = _summary(_run_pipeline_batch(emulator, user, project, count))
             forget_history()
             log("  polling only")
             results["polling_only"] = _summary(_run_pipeline_batch(emulator, user, project, count))
@@ -509,6 +516,29 @@ def _emulator_jobs(emulator: Emulator, count: int) -> list[str]:
     return ids
 
 
+def _emulator_capacity(emulator: Emulator, ids: list[str], *, seconds: float) -> float:
+    """Reference: status calls/s the emulator answers to 16 bare httpx threads (no database, no pipeline)."""
+    import httpx
+
+    done = [0] * 16
+    end = time.monotonic() + seconds
+
+    def hammer(t: int) -> None:
+        with httpx.Client(timeout=30, headers={"Authorization": "Bearer emulator-key"}) as client:
+            i = t
+            while time.monotonic() < end:
+                client.get(f"{emulator.url}/wavespeed/api/v3/predictions/{ids[i % len(ids)]}/result")
+                done[t] += 1
+                i += 16
+
+    threads = [threading.Thread(target=hammer, args=(t,)) for t in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return round(sum(done) / seconds, 1)
+
+
 @section("live_jobs")
 def bench_live_jobs() -> dict[str, Any]:
     from django.conf import settings
@@ -526,6 +556,7 @@ def bench_live_jobs() -> dict[str, Any]:
         providers = {name: dict(conf) for name, conf in settings.PROVIDERS.items()}
         providers["wavespeed"].update(BASE_URL=emulator.url + "/wavespeed/api/v3", ENABLED=True, API_KEY="emulator-key")
         settings.PROVIDERS = providers
+        saved = settings.GENERATIONS_POLL_BASE_SECONDS, settings.GENERATIONS_POLL_MAX_SECONDS
         settings.GENERATIONS_POLL_BASE_SECONDS = interval
         settings.GENERATIONS_POLL_MAX_SECONDS = interval
         emulator.control("POST", "config", json={"concurrency": {"wavespeed": None}})
@@ -534,6 +565,8 @@ def bench_live_jobs() -> dict[str, Any]:
         provider_ids = _emulator_jobs(emulator, distinct)
         user, team, project = world("live")
         results: dict[str, Any] = {"poll_interval_s": interval, "window_s": window, "sizes": {}}
+        results["reference_emulator_alone_polls_per_s"] = _emulator_capacity(emulator, provider_ids, seconds=5.0)
+        log(f"  the emulator alone answers {results['reference_emulator_alone_polls_per_s']} polls/s")
         for size in sizes:
             GenerationJob.objects.filter(project=project).delete()
             now = timezone.now()
@@ -582,6 +615,7 @@ def bench_live_jobs() -> dict[str, Any]:
         return results
     finally:
         GenerationJob.objects.filter(provider="wavespeed", state="running").delete()  # nobody polls them after this
+        settings.GENERATIONS_POLL_BASE_SECONDS, settings.GENERATIONS_POLL_MAX_SECONDS = saved
         emulator.stop()
 
 
@@ -978,10 +1012,11 @@ def big_mp4(path: Path, target_bytes: int) -> None:
         stream = container.add_stream("libx264", rate=24)
         stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
         stream.options = {"preset": "ultrafast", "qp": "0"}
-        frames = 0
-        while path.stat().st_size < target_bytes or frames < 24:
+        frames = written = 0
+        while written < target_bytes or frames < 24:
             image = Image.frombytes("RGB", (1920, 1080), os.urandom(1920 * 1080 * 3))
             for packet in stream.encode(av.VideoFrame.from_image(image)):
+                written += packet.size
                 container.mux(packet)
             frames += 1
         for packet in stream.encode():
@@ -1096,6 +1131,9 @@ def write_report() -> None:
         "plus beat's sweep every second; no broker latency is included. Memory is real RSS (`VmHWM` of a fresh",
         "process), not tracemalloc.",
         "",
+        "**These figures were taken on a shared, heavily loaded 2-core machine** (five other engineers' test suites",
+        "ran at the same time; see the load average below): read the ratios, not the absolute numbers.",
+        "",
         "## Machine",
         "",
         "```",
@@ -1111,12 +1149,15 @@ def write_report() -> None:
             "| path | jobs | status calls / job (median) | done → playable median | max |",
             "|---|---|---|---|---|",
         ]
-        for key, label in (
+        for key, label in (  # a section from an older run may lack a row
             ("first_jobs_no_history", "polling, first jobs (no history yet)"),
+            ("second_batch_learning", "polling, second batch (history from the first)"),
             ("polling_only", "polling only (history learned)"),
             ("with_webhooks", "webhooks delivered"),
         ):
-            r = p[key]
+            r = p.get(key)
+            if r is None:
+                continue
             lines.append(
                 f"| {label} | {r['succeeded']}/{r['jobs']} | {fmt(r['status_calls_per_job_median'])} | "
                 f"{fmt(r['done_to_playable_median_s'])} s | {fmt(r['done_to_playable_max_s'])} s |"
@@ -1127,7 +1168,9 @@ def write_report() -> None:
             f"{fmt(sdk['done_to_result_median_s'])} s (result only, nothing stored) | |",
             "",
             f'Status calls ratio to the SDK: **{fmt(p["calls_ratio_to_sdk"])}** (goal ≤ 0.10). "Playable" means '
-            "downloaded into our storage, checked with PyAV and given a poster.",
+            "downloaded into our storage, checked with PyAV and given a poster. Jobs are submitted "
+            f"{fmt(p.get('job_spacing_s'))} s apart; each batch learns from the ones before it (the first has no "
+            "history yet).",
             "",
         ]
     if "live_jobs" in s:
@@ -1146,6 +1189,10 @@ def write_report() -> None:
                 f"{fmt(r['worker_cpu_share_of_one_core'])} |"
             )
         lines += [
+            "",
+            "Reference in the same run: the emulator alone answers "
+            f"**{fmt(p.get('reference_emulator_alone_polls_per_s'))}** status calls/s to 16 bare httpx threads",
+            "(no database, no pipeline).",
             "",
             "One process runs the sweep service back to back (as one poller worker would, beat's tick included) with",
             "its 16 poll threads; lateness is claim time minus due time of every poll in the window. Each live job",
@@ -1229,7 +1276,19 @@ SECTIONS = {
 
 def main() -> int:
     os.chdir(ROOT)
+    if os.environ.get("BENCH_REPORT_ONLY") == "1":  # rewrite docs/benchmarks.md from docs/benchmarks.json
+        RESULTS.update(json.loads((ROOT / "docs" / "benchmarks.json").read_text()))
+        write_report()
+        return 0
     chosen = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name] or list(SECTIONS)
+    previous = ROOT / "docs" / "benchmarks.json"
+    if len(chosen) < len(SECTIONS) and previous.exists():
+        # Some sections only: keep the other sections' figures from the last run (each records its own time).
+        earlier = json.loads(previous.read_text())
+        RESULTS["sections"] = {k: v for k, v in earlier.get("sections", {}).items() if k not in chosen}
+        RESULTS["errors"] = {k: v for k, v in earlier.get("errors", {}).items() if k not in chosen}
+        RESULTS["seconds"] = {k: v for k, v in earlier.get("seconds", {}).items() if k not in chosen}
+        RESULTS["earlier_machine"] = earlier.get("machine")
     RESULTS["database"] = prepare_database()
     RESULTS["machine"] = {}
     bootstrap = Emulator(queue_seconds=1, run_seconds=1)

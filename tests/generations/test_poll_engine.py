@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -285,3 +286,46 @@ def test_the_sweep_has_its_own_queue_and_beat_entry() -> None:
     assert tasks.poll_sweep.acks_late and tasks.poll_sweep.soft_time_limit < tasks.poll_sweep.time_limit
     # A claim's lease outlives the longest sweep, so no job is claimed twice while its poll is in flight.
     assert config.poll_lease_seconds() > tasks.poll_sweep.time_limit
+
+
+@pytest.mark.django_db
+def test_a_polled_job_gets_its_next_due_time_unless_its_poll_was_overtaken(world, settings, tmp_path: Path) -> None:
+    settings.GENERATIONS_POLL_BASE_SECONDS = 7.0
+    settings.GENERATIONS_POLL_MAX_SECONDS = 7.0
+    with emulator_setup(settings, tmp_path / "media", queue_seconds=10_000):
+        first, second = running_jobs(world, 2)
+        before = timezone.now()
+        (claimed_first, _), (claimed_second, _) = sorted(claim_due(limit=10), key=lambda c: c[0] != first.pk)
+        # A webhook prompt overtakes the second job's poll while it is in flight.
+        GenerationJob.objects.filter(pk=second.pk).update(
+            poll_seq=F("poll_seq") + 1, next_poll_at=before + timedelta(seconds=1)
+        )
+        GenerationJob.objects.filter(pk__in=[first.pk, second.pk]).update(next_poll_at=None)
+        GenerationJob.objects.filter(pk=second.pk).update(next_poll_at=before + timedelta(seconds=1))
+        from generations.services.poll import schedule_polls
+
+        claimed = {job.pk: job.poll_seq for job in GenerationJob.objects.filter(pk__in=[first.pk, second.pk])}
+        schedule_polls([(first.pk, claimed[first.pk], 7.0), (second.pk, claimed[second.pk] - 1, 7.0)])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.next_poll_at is not None
+    assert 6.0 <= (first.next_poll_at - before).total_seconds() <= 9.0
+    assert second.next_poll_at == before + timedelta(seconds=1)  # the overtaken answer did not push it back
+    assert claimed_first == first.pk and claimed_second == second.pk
+
+
+@pytest.mark.django_db
+def test_precise_history_wins_over_samples_the_backoff_saw_late(world) -> None:
+    now = timezone.now()
+    for seconds, margin in ((47, 15.0), (46, 15.0), (48, 15.0), (60, 0.5), (60.5, 0.5), (59.5, 0.5)):
+        GenerationJobFactory(
+            project=world.project,
+            creator=world.owner,
+            state=State.SUCCEEDED,
+            render_seconds=seconds,
+            render_margin_seconds=margin,
+            submitted_at=now,
+        )
+    expectation = expected_render(provider="wavespeed", mode="t2v", resolution="720p", duration=5)
+    assert expectation is not None and expectation.samples == 3
+    assert 59.5 <= expectation.fastest <= expectation.slowest <= 60.5
