@@ -67,3 +67,16 @@ def test_a_test_run_that_collects_nothing_fails(tmp_path: Path) -> None:
     assert "no tests ran" in result.stdout
     assert result.returncode != 0
     assert sys.executable  # the suite itself runs under the venv make uses
+
+
+def test_every_page_title_is_plain_text() -> None:
+    """A page's ``{% block title %}`` is the tab's title: no markup. (Two pages once had a whole section pasted into
+    it, so the section showed up in <title> and not on the page.)"""
+    import re
+
+    offenders = []
+    for template in sorted((ROOT / "templates").rglob("*.html")):
+        for title in re.findall(r"{% block title %}(.*?){% endblock", template.read_text(), flags=re.S):
+            if "<" in title or "\n" in title:
+                offenders.append(f"{template.relative_to(ROOT)}: {title[:60]!r}")
+    assert offenders == []
