@@ -27,7 +27,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.params import functions as param_functions
 
-from billing.errors import BillingError, CapExceeded, InsufficientCredits, WalletFrozen
+from billing.errors import BillingError, CapExceeded, InsufficientCredits, OutstandingDebt, WalletFrozen
 from billing.quotes import Quote
 from generations.models import AUTO, GenerationJob, IdempotencyKey, Lineage, ModeChoice
 from generations.services.jobs import (
@@ -276,7 +276,7 @@ def _blocked(quote: Quote) -> ApiError:
     if wallet.frozen:
         return ApiError(409, "wallet_frozen", quote.blocked_reason)
     if wallet.debt > 0:
-        return ApiError(402, "insufficient_credits", quote.blocked_reason)
+        return ApiError(402, "outstanding_debt", quote.blocked_reason)
     if quote.cap_remaining is not None and quote.credits > quote.cap_remaining:
         return ApiError(402, "over_cap", quote.blocked_reason)
     if quote.credits > quote.balance:
@@ -290,6 +290,8 @@ def _refused(exc: GenerationRefused) -> ApiError:
         return ApiError(402, "insufficient_credits", str(exc))
     if isinstance(cause, CapExceeded):
         return ApiError(402, "over_cap", str(exc))
+    if isinstance(cause, OutstandingDebt):  # buying credits clears it: a payment is what is required
+        return ApiError(402, "outstanding_debt", str(exc))
     if isinstance(cause, WalletFrozen):
         return ApiError(409, "wallet_frozen", str(exc))
     if isinstance(cause, BillingError):

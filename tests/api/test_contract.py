@@ -321,6 +321,23 @@ def test_create_holds_the_price_and_refusals_use_402_403_409(apis, world, pipeli
 
 
 @pytest.mark.django_db
+def test_a_wallet_in_debt_is_402_outstanding_debt(apis, world, pipeline):
+    """A refund taken back after the credits were spent leaves debt: a payment clears it, so 402, not a freeze."""
+    from billing import ledger
+    from billing.models import Purchase, TxKind
+    from billing.wallets import wallet_for_spending
+
+    wallet = wallet_for_spending(user=world.member, team=world.team)
+    purchase = Purchase.objects.create(
+        session_id="cs_test_debt", wallet=wallet, credits=100, amount_cents=50, currency="usd"
+    )
+    ledger.stripe_reversal(
+        purchase=purchase, credits=wallet.balance + 100, kind=TxKind.REFUND, key="re_debt", description="refund"
+    )
+    assert_error(apis.member.post("/generations", t2v(world)), 402, "outstanding_debt")
+
+
+@pytest.mark.django_db
 def test_over_the_members_cap_is_402(apis, world, pipeline):
     from billing import ledger
     from billing.wallets import team_wallet
