@@ -21,6 +21,7 @@ from billing.models import (
     LedgerEntry,
     LedgerTransaction,
     MemberCap,
+    MonthlySpend,
     Purchase,
     RateCard,
     RateCardCell,
@@ -157,6 +158,15 @@ class HoldAdmin(ReadOnlyAdmin):
     list_display = ["key", "wallet", "user", "team", "amount", "state", "captured_amount", "resolution", "created_at"]
     list_filter = ["state", "resolution", "audio", "provider"]
     search_fields = ["key", "reference", "user__email", "team__name"]
+
+
+@admin.register(MonthlySpend)
+class MonthlySpendAdmin(ReadOnlyAdmin):
+    """The spend counters the ledger moves with each hold (``reconcile_ledger`` checks them): read-only here."""
+
+    list_display = ["wallet", "user", "month", "spent"]
+    list_filter = ["month"]
+    search_fields = ["wallet__team__name", "user__email"]
 
 
 @admin.register(HoldResolution)
