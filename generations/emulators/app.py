@@ -54,7 +54,7 @@ from generations.emulators.config import EmulatorConfig
 from generations.emulators.faults import FaultBoard, parse_prompt
 from generations.emulators.registry import emulator_classes
 from generations.emulators.render import RenderSpec, render_mp4
-from generations.emulators.store import Clock, Job, JobStore, Outcome
+from generations.emulators.store import Clock, Job, JobState, JobStore, Outcome
 from generations.emulators.webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -95,6 +95,8 @@ class EmulatorApp:
         self._render_locks_guard = threading.Lock()
         self._ticker: threading.Thread | None = None
         self._ticker_lock = threading.Lock()
+        self._prerenderer: threading.Thread | None = None
+        self._prerendered: set[tuple[str, str]] = set()
         self.providers: dict[str, ProviderEmulator] = {name: cls(self) for name, cls in emulator_classes().items()}
         self._kinds: dict[Handler, tuple[str, str]] = {}
         rules: list[Rule] = []
@@ -124,6 +126,7 @@ class EmulatorApp:
         ]
         self.url_map = Map(rules, strict_slashes=False)
         self._sync_store_config()
+        self._ensure_prerenderer()
 
     # ------------------------------------------------------------------ WSGI
 
@@ -193,6 +196,43 @@ class EmulatorApp:
                 if not pending:
                     self._ticker = None
                     return
+
+    def _ensure_prerenderer(self) -> None:
+        """Start the render-ahead thread while ``prerender_lead_seconds`` is set (see the config)."""
+        with self._ticker_lock:
+            if self.config.prerender_lead_seconds > 0 and self._prerenderer is None:
+                self._prerenderer = threading.Thread(target=self._prerender, name="emulator-prerender", daemon=True)
+                self._prerenderer.start()
+
+    def _prerender_due(self) -> list[Job]:
+        """Succeeding jobs within ``prerender_lead_seconds`` of their end (or past it) whose MP4 is not made yet."""
+        lead, run, now = self.config.prerender_lead_seconds, self.config.run_seconds, self.clock.now()
+        with self.store.lock:
+            return [
+                job
+                for key, job in self.store.jobs.items()
+                if key not in self._prerendered
+                and job.outcome in (Outcome.SUCCEED, Outcome.NSFW)
+                and job.started_at is not None
+                and job.state in (JobState.RUNNING, JobState.SUCCEEDED)
+                and job.started_at + run - lead <= now
+            ]
+
+    def _prerender(self) -> None:
+        """One job at a time (a provider's render farm is not ours to emulate: one core is enough here)."""
+        while True:
+            time.sleep(0.05)
+            with self._ticker_lock:
+                if self.config.prerender_lead_seconds <= 0:
+                    self._prerenderer = None
+                    return
+            self.advance()
+            for job in self._prerender_due():
+                self._prerendered.add((job.provider, job.id))
+                try:
+                    self.render_output(job)
+                except Exception:
+                    logger.exception("emulator: rendering ahead failed for %s %s", job.provider, job.id)
 
     # ------------------------------------------------------------------ the shared create / poll flows
 
@@ -348,6 +388,7 @@ class EmulatorApp:
         self.store.reset()
         self.faults.clear()
         self.webhooks.clear()
+        self._prerendered.clear()
         self.clock.offset = 0.0
         self.config.__dict__.update(
             replace(self._initial_config, concurrency=dict(self._initial_config.concurrency)).__dict__
@@ -384,6 +425,7 @@ class EmulatorApp:
             except ValueError as exc:
                 return json_response({"error": str(exc)}, 400)
             self._sync_store_config()
+            self._ensure_prerenderer()
         return json_response(self.config.public())
 
     def control_clock(self, request: Request) -> Response:

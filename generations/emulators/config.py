@@ -39,6 +39,10 @@ class EmulatorConfig:
 
     queue_seconds: float = field(default_factory=lambda: _env_float("EMULATOR_QUEUE_SECONDS", 1.0))
     run_seconds: float = field(default_factory=lambda: _env_float("EMULATOR_RUN_SECONDS", 4.0))
+    #: Render a succeeding job's MP4 this many seconds before the job finishes, so the file is ready when the
+    #: provider says "completed", as a real provider's CDN is (``make bench``, ``emulate_providers``). ``0`` renders
+    #: on the first download instead (the tests' default: no CPU spent on outputs nobody fetches).
+    prerender_lead_seconds: float = field(default_factory=lambda: _env_float("EMULATOR_PRERENDER_LEAD_SECONDS", 0.0))
     #: On a real socket, how long a ``timeout`` fault holds the answer back (longer than the client's read timeout).
     timeout_delay_seconds: float = field(default_factory=lambda: _env_float("EMULATOR_TIMEOUT_DELAY_SECONDS", 30.0))
     media_dir: str = field(
@@ -77,6 +81,7 @@ class EmulatorConfig:
         {
             "queue_seconds",
             "run_seconds",
+            "prerender_lead_seconds",
             "timeout_delay_seconds",
             "concurrency",
             "dashscope_task_ttl_seconds",

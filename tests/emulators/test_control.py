@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import httpx
 
 from tests.emulators.conftest import Emulator
@@ -84,3 +87,41 @@ def test_absolute_urls_follow_the_host_header(emu: Emulator) -> None:
     with httpx.Client(transport=emu.client._transport, base_url="http://other.host:9999") as client:
         data = client.post(WS, json={"prompt": "x"}, headers=AUTH).json()["data"]
     assert data["urls"]["get"].startswith("http://other.host:9999/wavespeed/api/v3/predictions/")
+
+
+def _wait_for(condition: Any, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_render_ahead_has_the_output_ready_when_the_job_completes(slow_emu: Emulator) -> None:
+    """With ``prerender_lead_seconds`` the MP4 exists before anyone downloads it (a real provider's CDN has it when
+    the job reports completed); without it, nothing is rendered until the first download."""
+    make = {"prompt": "a lighthouse", "duration": 1, "resolution": "360p"}
+    lazy = slow_emu.client.post(WS, json=make, headers=AUTH).json()["data"]["id"]
+    slow_emu.advance(20)
+    assert slow_emu.app.output_size(slow_emu.app.store.get_job("wavespeed", lazy)) == 0  # nothing fetched it
+
+    slow_emu.control("POST", "config", json={"prerender_lead_seconds": 5})
+    ahead = slow_emu.client.post(WS, json=make, headers=AUTH).json()["data"]["id"]
+    failing = slow_emu.client.post(WS, json={**make, "prompt": "#fail"}, headers=AUTH).json()["data"]["id"]
+    job = slow_emu.app.store.get_job("wavespeed", ahead)
+    slow_emu.advance(10)  # queued for 10 s, then running: 10 s to go, still outside the 5 s lead
+    time.sleep(0.3)
+    assert slow_emu.app.output_size(job) == 0
+    slow_emu.advance(6)  # 4 s before it completes: inside the lead
+    assert _wait_for(lambda: slow_emu.app.output_size(job) > 0)
+    status = slow_emu.client.get(f"/wavespeed/api/v3/predictions/{ahead}/result", headers=AUTH).json()["data"]
+    assert status["status"] == "processing"  # rendered ahead, not finished early
+    slow_emu.advance(4)
+    assert (
+        slow_emu.client.get(f"/wavespeed/api/v3/predictions/{ahead}/result", headers=AUTH).json()["data"]["status"]
+        == "completed"
+    )
+    assert slow_emu.app.output_size(slow_emu.app.store.get_job("wavespeed", failing)) == 0  # a failure has no output
+    slow_emu.control("POST", "config", json={"prerender_lead_seconds": 0})
+    assert _wait_for(lambda: slow_emu.app._prerenderer is None)  # the thread stops when the lead is switched off
