@@ -30,13 +30,14 @@ import statistics
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from generations.models import GenerationJob, ProviderAttempt
@@ -188,18 +189,35 @@ def schedule_polls(due: Iterable[tuple[UUID, int, float]], *, now: datetime | No
     """Set the next due time of many jobs in one UPDATE: ``(job id, poll_seq it was claimed with, delay)``.
 
     A row whose ``poll_seq`` moved on (a webhook prompt, the reconciler) keeps the due time its new owner set.
+
+    One ``UPDATE … FROM (VALUES …)`` joined on (id, poll_seq), written as SQL: the ORM's ``Case(When(…))`` per row
+    cost more CPU than the status call itself at 20,000 live jobs. ``VALUES`` columns are ``column1…3`` on both
+    PostgreSQL and SQLite, and every value is a parameter adapted by the backend.
     """
     rows = list(due)
     if not rows:
         return 0
     base = now or timezone.now()
-    whens = [
-        When(Q(pk=pk, poll_seq=seq), then=Value(base + timedelta(seconds=delay), output_field=DateTimeField()))
-        for pk, seq, delay in rows
-    ]
-    return GenerationJob.objects.filter(pk__in=[pk for pk, _, _ in rows], state__in=AT_PROVIDER).update(
-        next_poll_at=Case(*whens, default=F("next_poll_at"), output_field=DateTimeField())
+    ops, pk_field = connection.ops, GenerationJob._meta.pk
+    assert pk_field is not None  # noqa: S101 - for the type checker: every model has one
+    table = ops.quote_name(GenerationJob._meta.db_table)
+    states = ", ".join(f"'{state}'" for state in sorted(AT_PROVIDER))  # constants, not input
+    params: list[Any] = []
+    for pk, seq, delay in rows:
+        params += [
+            pk_field.get_db_prep_value(pk, connection),
+            seq,
+            ops.adapt_datetimefield_value(base + timedelta(seconds=delay)),
+        ]
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    # Only the table name and the state constants are formatted in; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET next_poll_at = due.column3 FROM (VALUES {values}) AS due "  # noqa: S608
+        f"WHERE {table}.id = due.column1 AND {table}.poll_seq = due.column2 AND {table}.state IN ({states})"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
 
 
 def schedule_poll(job: GenerationJob, *, delay: float) -> None:
@@ -353,19 +371,41 @@ def _fetch(job_id: UUID, provider: str, provider_job_id: str) -> _Fetched:
     return _Fetched(job_id=job_id, answer=answer, exchanges=exchanges)
 
 
-def poll_batch(*, limit: int | None = None, now: datetime | None = None) -> SweepReport:
-    """Claim one batch of due jobs, poll them concurrently, write the answers. Returns what it did."""
+@dataclass
+class _Batch:
+    """A claimed batch whose status calls are in flight on the pool."""
+
+    report: SweepReport
+    jobs: dict[UUID, GenerationJob]
+    calls: list[Future[_Fetched]]
+
+
+def _start_batch(*, limit: int | None, now: datetime | None) -> _Batch:
+    """Claim one batch of due jobs and send their status calls to the pool (without waiting for the answers)."""
     report = SweepReport()
     claimed = claim_due(limit=limit or config.poll_batch_size(), now=now)
     if not claimed:
-        return report
+        return _Batch(report=report, jobs={}, calls=[])
     report.batches = 1
     report.claimed = len(claimed)
     report.lateness = [late for _, late in claimed]
     jobs = GenerationJob.objects.in_bulk([pk for pk, _ in claimed])
-    to_poll = [job for job in jobs.values() if not _past_horizon(job)]
-    fetched = list(_pool().map(lambda job: _fetch(job.pk, job.provider, job.provider_job_id), to_poll))
+    pool = _pool()
+    calls = [
+        pool.submit(_fetch, job.pk, job.provider, job.provider_job_id)
+        for job in jobs.values()
+        if not _past_horizon(job)
+    ]
+    return _Batch(report=report, jobs=jobs, calls=calls)
+
+
+def _finish_batch(batch: _Batch) -> SweepReport:
+    """Wait for a batch's answers and write them: attempts and due times in bulk, state changes one by one."""
+    report, jobs = batch.report, batch.jobs
+    fetched = [call.result() for call in batch.calls]
     report.polled = len(fetched)
+    if not fetched:
+        return report
     ProviderAttempt.objects.bulk_create(
         [
             ProviderAttempt(
@@ -398,16 +438,30 @@ def poll_batch(*, limit: int | None = None, now: datetime | None = None) -> Swee
     return report
 
 
+def poll_batch(*, limit: int | None = None, now: datetime | None = None) -> SweepReport:
+    """Claim one batch of due jobs, poll them concurrently, write the answers. Returns what it did."""
+    return _finish_batch(_start_batch(limit=limit, now=now))
+
+
 def poll_sweep(*, time_budget: float | None = None, now: datetime | None = None) -> SweepReport:
-    """Poll due jobs batch after batch until none is due or ``time_budget`` seconds have passed."""
+    """Poll due jobs batch after batch until none is due or ``time_budget`` seconds have passed.
+
+    Pipelined: the next batch is claimed and its status calls sent before the previous batch's answers are written,
+    so the pool's HTTP and this thread's database work overlap instead of taking turns (at 20,000 live jobs the
+    turns, not the CPU, were what kept polls late). A batch is only claimed while the budget lasts; every batch
+    claimed is finished before the sweep returns.
+    """
     budget = config.poll_sweep_budget_seconds() if time_budget is None else time_budget
     started = time.monotonic()
     total = SweepReport()
+    in_flight = _start_batch(limit=None, now=now)
     while True:
-        report = poll_batch(now=now)
-        total.add(report)
-        if report.claimed == 0 or time.monotonic() - started >= budget:
+        more = in_flight.report.claimed > 0 and time.monotonic() - started < budget
+        following = _start_batch(limit=None, now=now) if more else None
+        total.add(_finish_batch(in_flight))
+        if following is None:
             return total
+        in_flight = following
 
 
 # ---------------------------------------------------------------------------------------------------------------------

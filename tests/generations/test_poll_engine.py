@@ -114,6 +114,29 @@ def test_two_sweeps_at_once_never_poll_the_same_job_twice(world, settings, tmp_p
 
 
 @pytest.mark.django_db
+def test_a_sweep_finishes_every_batch_it_claims(world, settings, tmp_path: Path) -> None:
+    """The sweep is pipelined (the next batch is claimed while the last one's calls are in flight), yet it never
+    returns with a batch half done: what it claimed is polled and rescheduled, and nothing else is touched."""
+    settings.GENERATIONS_POLL_BATCH_SIZE = 5
+    settings.GENERATIONS_POLL_BASE_SECONDS = 600.0
+    settings.GENERATIONS_POLL_MAX_SECONDS = 600.0
+    settings.GENERATIONS_POLL_LEASE_SECONDS = 60.0
+    with emulator_setup(settings, tmp_path / "media", queue_seconds=10_000):
+        jobs = running_jobs(world, 12)
+        one = poll_sweep(time_budget=0)  # no budget: one batch, claimed and finished
+        assert (one.batches, one.claimed, one.polled) == (1, 5, 5)
+        rest = poll_sweep(time_budget=60)
+        assert (rest.batches, rest.claimed, rest.polled) == (2, 7, 7)
+        assert poll_sweep(time_budget=60).claimed == 0
+    soon = timezone.now() + timedelta(seconds=120)  # past any lease: a job left leased would fall due by then
+    for job in jobs:
+        job.refresh_from_db()
+        assert job.poll_count == 1
+        assert job.next_poll_at is not None and job.next_poll_at > soon
+        assert ProviderAttempt.objects.filter(job=job, method="GET").count() == 1
+
+
+@pytest.mark.django_db
 def test_a_claimed_job_is_not_claimed_again_until_its_lease_ends(world, settings, tmp_path: Path) -> None:
     with emulator_setup(settings, tmp_path / "media", queue_seconds=10_000):
         (job,) = running_jobs(world, 1)
