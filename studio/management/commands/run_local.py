@@ -87,6 +87,8 @@ class Command(BaseCommand):
             (settings.VAR_DIR / folder).mkdir(parents=True, exist_ok=True)
 
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The emulator has each video ready when it reports the job completed, as a real provider's CDN does.
+        env.setdefault("EMULATOR_PRERENDER_LEAD_SECONDS", "3")
         children: dict[str, subprocess.Popen[bytes]] = {}
         for name, command in commands.items():
             children[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
