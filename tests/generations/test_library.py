@@ -264,3 +264,46 @@ def test_downloads_are_named_from_project_and_prompt(world: World) -> None:
     assert download_name(job) == "spring-campaign_kitty-looks-around_720p.mp4"
     blank = make_jobs(world, 1, prompt="", mode="t2v", resolution="360p")[0]
     assert download_name(blank) == "spring-campaign_text-to-video_360p.mp4"
+
+
+def test_card_links_and_titles_match_reverse_and_truncatechars(world: World) -> None:
+    """The card's cheap helpers (generation_tags.job_url, card_title) give what ``{% url %}`` and ``truncatechars``
+    gave: the job page's path, and the prompt (or mode) cut to length with an ellipsis only when it is too long."""
+    from django.template.defaultfilters import truncatechars
+    from django.urls import set_script_prefix
+
+    from generations.templatetags.generation_tags import card_title, job_url
+
+    short, long_, bare = make_jobs(world, 3)
+    long_.prompt = "a very long prompt about a cat on a lake at dawn, with mist and a boat, " * 3
+    bare.prompt = ""
+    for job in (short, long_, bare):
+        assert job_url(job) == reverse("generations:job", kwargs={"pk": job.pk})
+        for length in (40, 70):
+            expected = truncatechars(job.prompt or job.get_mode_display(), length)
+            assert card_title(job, length) == expected
+    assert card_title(long_, 40).endswith("…") and len(card_title(long_, 40)) == 40
+    set_script_prefix("/studio/")  # behind a path prefix the link follows it, as reverse() does
+    try:
+        assert job_url(short) == reverse("generations:job", kwargs={"pk": short.pk})
+        assert job_url(short).startswith("/studio/")
+    finally:
+        set_script_prefix("/")
+
+
+def test_a_card_renders_its_moderation_block_only_when_it_has_one(world: World, media: Path) -> None:
+    """Cards without a case and without a video skip the moderation template; a finished video keeps its Report form
+    and a hidden one its "Under review" notice."""
+    from studio.moderation.models import Case
+
+    running, done, hidden = make_jobs(world, 3)
+    GenerationJob.objects.filter(pk=running.pk).update(state=State.RUNNING)
+    with_video(done)
+    with_video(hidden)
+    Case.objects.create(job=hidden, team=world.team, creator=world.member, provider="wavespeed", hidden=True)
+    page = world.client_for(world.member).get(reverse("projects:detail", kwargs={"pk": world.project.pk}))
+    html = page.content.decode()
+    card = {job.pk: html.split(f'id="job-{job.pk}"')[1].split("</li>")[0] for job in (running, done, hidden)}
+    assert "Report" not in card[running.pk] and "tombstone" not in card[running.pk]
+    assert "Send report" in card[done.pk]
+    assert "Under review" in card[hidden.pk] and "Send report" not in card[hidden.pk]
