@@ -32,9 +32,14 @@ from studio.teams.models import Membership, Team
 FILTER_PARAMS = ("q", "state", "mode", "provider", "resolution", "creator", "from", "to", "fav")
 
 
-def library_context(request: HttpRequest, *, team: Team, project: Project | None) -> dict[str, Any]:
+def library_context(
+    request: HttpRequest, *, team: Team, project: Project | None, perms: frozenset[Perm] | None = None
+) -> dict[str, Any]:
     """Everything the library template needs: the page of cards, the filters (echoed back), the choices, and what the
-    viewer may do. A fixed number of queries whatever the library's size."""
+    viewer may do. A fixed number of queries whatever the library's size.
+
+    ``perms``: the viewer's permissions in ``team`` when the caller already asked ``access.permissions_for`` (the
+    project page needs them too); asked here otherwise."""
     filters = selectors.LibraryFilters.from_query(request.GET)
     page = selectors.library_page(
         request.user,
@@ -45,7 +50,8 @@ def library_context(request: HttpRequest, *, team: Team, project: Project | None
         before=request.GET.get("before", ""),
     )
     kept = {name: request.GET[name] for name in FILTER_PARAMS if request.GET.get(name)}
-    perms = access.permissions_for(request.user, team)
+    if perms is None:
+        perms = access.permissions_for(request.user, team)
     members = Membership.objects.filter(team=team).select_related("user").order_by("user__email")
     return {
         "library": page,

@@ -159,12 +159,25 @@ def get_for_user(
 ) -> M:
     """Fetch one team-owned row for ``user``. 404 if it does not exist *or* belongs to a team they are not in;
     403 if they are in the team but their role lacks ``perm``."""
+    return get_with_perms_for_user(user, queryset, perm=perm, team_field=team_field, **lookup)[0]
+
+
+def get_with_perms_for_user(
+    user: User | AnonymousUser,
+    queryset: QuerySet[M],
+    *,
+    perm: Perm = Perm.VIEW,
+    team_field: str = "team",
+    **lookup: Any,
+) -> tuple[M, frozenset[Perm]]:
+    """``get_for_user`` plus everything ``user`` may do in the object's team, read from the same membership row (a
+    page that shows actions would otherwise ask ``permissions_for`` again: one more query)."""
     obj = visible_to(user, queryset, team_field=team_field).filter(**lookup).first()
     if obj is None:
         raise Http404("Not found.")
     team_id = _team_id_of(obj, team_field)
-    require_membership(user, team_id, perm)
-    return obj
+    membership = require_membership(user, team_id, perm)
+    return obj, ROLE_PERMISSIONS.get(membership.role, frozenset())
 
 
 def _team_id_of(obj: Model, team_field: str) -> int:
