@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import selectors
+from generations.cards import build_cards
 from generations.models import ModeChoice, ZipExport
 from generations.providers.base import RESOLUTIONS
 from generations.providers.registry import provider_choices
@@ -55,6 +56,7 @@ def library_context(
     members = Membership.objects.filter(team=team).select_related("user").order_by("user__email")
     return {
         "library": page,
+        "library_cards": build_cards(page.jobs, request.user),
         "library_team": team,
         "library_project": project,
         "filters": filters,
@@ -113,7 +115,10 @@ def library_refresh(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "generations/_library_refresh.html",
-        {"jobs": jobs, "active_ids": [str(job.pk) for job in jobs if not job.is_terminal]},
+        {
+            "cards": build_cards(jobs, request.user),
+            "active_ids": [str(job.pk) for job in jobs if not job.is_terminal],
+        },
     )
 
 
