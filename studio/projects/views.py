@@ -61,9 +61,12 @@ def project_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The project with its video library. The viewer's permissions are asked once and shared with the library (each
-    ``access.can`` is a membership query), and the creator shown under the title comes with the project."""
+    ``access.can`` is a membership query), the active team's membership (read by the middleware) answers it when the
+    project is in that team, and the creator shown under the title comes with the project."""
     queryset = Project.objects.select_related("team", "created_by")
-    project, perms = access.get_with_perms_for_user(request.user, queryset, pk=pk)
+    project, perms = access.get_with_perms_for_user(
+        request.user, queryset, pk=pk, known=getattr(request, "membership", None) or None
+    )
     from generations.library import library_context
 
     context = {
