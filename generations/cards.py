@@ -26,6 +26,35 @@ from generations.templatetags.generation_tags import card_title, job_url, state_
 from studio.files import signed_url
 from studio.moderation.visibility import video_hidden_for
 
+#: The columns a card reads (``build_card``, ``moderation/_card.html`` through ``{% moderation_card %}``, the page's
+#: cursor and status refresh): the library loads these instead of ~60 job columns plus every column of the creator,
+#: project and case. A field read here but missing from this list would cost a query per card; the query-count test
+#: in tests/generations/test_library_queries.py renders cards of every kind to catch that.
+FIELDS: tuple[str, ...] = (
+    "id",
+    "state",
+    "prompt",
+    "mode",
+    "output",
+    "poster",
+    "duration",
+    "resolution",
+    "generate_audio_switch",
+    "provider",
+    "charged_credits",
+    "quoted_credits",
+    "created_at",
+    "team",
+    "project",
+    "creator",
+    "project__name",
+    "creator__email",
+    "creator__name",
+    "moderation_case__state",
+    "moderation_case__hidden",
+    "moderation_case__decision_reason",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Card:

@@ -213,16 +213,22 @@ def library_page(
     after: str = "",
     before: str = "",
     size: int = PAGE_SIZE,
+    only: tuple[str, ...] = (),
 ) -> LibraryPage:
     """One keyset page of the library, newest first. ``after``: the page older than that cursor; ``before``: the page
     newer than it. One query per page whatever the library's size (the cursor is a (created_at, id) seek).
 
     The plain ``created_at`` bound next to the (created_at, id) comparison is redundant for the result but lets
     PostgreSQL start the index scan (``generation_project_recent``/``generation_team_recent``) at the cursor instead
-    of reading every newer row and filtering them out: a deep page costs what the first one does."""
+    of reading every newer row and filtering them out: a deep page costs what the first one does.
+
+    ``only``: the fields the caller will read (``generations.cards.FIELDS`` for library cards), when it wants fewer
+    than every column of the job and its joined creator, project and case."""
     filters = filters or LibraryFilters()
     size = max(1, min(size, MAX_PAGE_SIZE))
     queryset = library_queryset(user, team=team, project=project, filters=filters)
+    if only:
+        queryset = queryset.only(*only)
     newer = decode_cursor(before) if before else None
     older = decode_cursor(after) if after and newer is None else None
     if newer is not None:
