@@ -93,10 +93,10 @@ def build_card(job: GenerationJob, user: Any) -> Card:
     if job.state == "succeeded" and job.output and not video_hidden_for(user, job):
         # ``hidden_checked``: the job's case (joined by the selector) was just asked above, so with S3 the URL is not
         # checked again with a query per file (studio.files.signed_url).
-        video_src = signed_url(job.output.name, hidden_checked=True)
+        video_src = signed_url(job.output.name or "", hidden_checked=True)
         if job.poster:
-            poster_src = signed_url(job.poster.name, hidden_checked=True)
-        download_url = signed_url(job.output.name, download_as=download_name(job), hidden_checked=True)
+            poster_src = signed_url(job.poster.name or "", hidden_checked=True)
+        download_url = signed_url(job.output.name or "", download_as=download_name(job), hidden_checked=True)
     created = timezone.localtime(job.created_at)
     creator = job.creator
     cost = f"{job.charged_credits} credits" if job.charged_credits is not None else f"{job.quoted_credits} held"
