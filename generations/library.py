@@ -19,6 +19,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import selectors
+from generations.cards import FIELDS as CARD_FIELDS
+from generations.cards import build_cards
 from generations.models import ModeChoice, ZipExport
 from generations.providers.base import RESOLUTIONS
 from generations.providers.registry import provider_choices
@@ -32,9 +34,14 @@ from studio.teams.models import Membership, Team
 FILTER_PARAMS = ("q", "state", "mode", "provider", "resolution", "creator", "from", "to", "fav")
 
 
-def library_context(request: HttpRequest, *, team: Team, project: Project | None) -> dict[str, Any]:
+def library_context(
+    request: HttpRequest, *, team: Team, project: Project | None, perms: frozenset[Perm] | None = None
+) -> dict[str, Any]:
     """Everything the library template needs: the page of cards, the filters (echoed back), the choices, and what the
-    viewer may do. A fixed number of queries whatever the library's size."""
+    viewer may do. A fixed number of queries whatever the library's size.
+
+    ``perms``: the viewer's permissions in ``team`` when the caller already asked ``access.permissions_for`` (the
+    project page needs them too); asked here otherwise."""
     filters = selectors.LibraryFilters.from_query(request.GET)
     page = selectors.library_page(
         request.user,
@@ -43,12 +50,28 @@ def library_context(request: HttpRequest, *, team: Team, project: Project | None
         filters=filters,
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
+        only=CARD_FIELDS,
     )
     kept = {name: request.GET[name] for name in FILTER_PARAMS if request.GET.get(name)}
-    perms = access.permissions_for(request.user, team)
-    members = Membership.objects.filter(team=team).select_related("user").order_by("user__email")
+    if perms is None:
+        perms = access.permissions_for(request.user, team)
+    # The creator filter needs (id, email) of each member, and only editors are offered "Move" (the template shows
+    # move targets under ``may_edit``): read just that, and no move targets for who cannot move.
+    members = Membership.objects.filter(team=team).order_by("user__email").values_list("user_id", "user__email")
+    may_edit = Perm.EDIT in perms
+    move_targets = (
+        list(
+            Project.objects.filter(team=team, archived_at__isnull=True)
+            .exclude(pk=project.pk if project is not None else 0)
+            .order_by("name")
+            .values_list("pk", "name")
+        )
+        if may_edit
+        else []
+    )
     return {
         "library": page,
+        "library_cards": build_cards(page.jobs, request.user),
         "library_team": team,
         "library_project": project,
         "filters": filters,
@@ -59,15 +82,10 @@ def library_context(request: HttpRequest, *, team: Team, project: Project | None
         "mode_choices": ModeChoice.choices,
         "provider_choices": provider_choices(enabled_only=False),
         "resolution_choices": RESOLUTIONS,
-        "creator_choices": [(m.user_id, m.user.email) for m in members],
-        "move_targets": list(
-            Project.objects.filter(team=team, archived_at__isnull=True)
-            .exclude(pk=project.pk if project is not None else 0)
-            .order_by("name")
-            .values_list("pk", "name")
-        ),
+        "creator_choices": list(members),
+        "move_targets": move_targets,
         "may_generate": Perm.GENERATE in perms,
-        "may_edit": Perm.EDIT in perms,
+        "may_edit": may_edit,
         "may_delete_any": Perm.DELETE in perms,
         "library_url": request.path,
     }
@@ -107,7 +125,10 @@ def library_refresh(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "generations/_library_refresh.html",
-        {"jobs": jobs, "active_ids": [str(job.pk) for job in jobs if not job.is_terminal]},
+        {
+            "cards": build_cards(jobs, request.user),
+            "active_ids": [str(job.pk) for job in jobs if not job.is_terminal],
+        },
     )
 
 

@@ -27,7 +27,13 @@ def _uses_s3() -> bool:
 
 
 def signed_url(
-    name: str, *, absolute: bool = False, download_as: str = "", filename: str = "", staff: bool = False
+    name: str,
+    *,
+    absolute: bool = False,
+    download_as: str = "",
+    filename: str = "",
+    staff: bool = False,
+    hidden_checked: bool = False,
 ) -> str:
     """A URL for the stored file ``name`` that works for ``SIGNED_FILE_URL_MAX_AGE`` seconds.
 
@@ -36,12 +42,15 @@ def signed_url(
     decides), for providers that accept an image URL only when its path ends in ``.jpg``/``.png`` (HighwayAPI).
     ``staff`` marks a reviewer's URL: only such a URL serves a video hidden under moderation
     (``studio.moderation.visibility``); mint it only after checking the viewer is staff.
+    ``hidden_checked``: the caller has just asked ``video_hidden_for`` about the job this file belongs to (with its
+    case loaded) and got False, so the S3 branch skips ``stored_file_hidden``: the same answer, but one query per
+    file, which made a page of library cards run three queries per card.
     """
     if not name:
         return ""
     if _uses_s3():
         # S3 serves presigned URLs without asking us, so a hidden video's URL is refused when it would be minted.
-        if not staff:
+        if not staff and not hidden_checked:
             from studio.moderation.visibility import stored_file_hidden
 
             if stored_file_hidden(name):

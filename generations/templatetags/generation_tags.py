@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+from uuid import UUID
 
 from django import template
+from django.conf import settings
+from django.template.defaultfilters import truncatechars
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from generations.selectors import project_jobs
 
@@ -47,3 +52,35 @@ def download_name(job: Any) -> str:
     from generations.services.library import download_name as name_for
 
     return name_for(job)
+
+
+#: A job id that no job has: reversed once into the job page's path, then replaced by each card's id (``job_url``).
+_MARKER = str(UUID(int=0))
+
+
+@functools.lru_cache(maxsize=16)
+def _job_path_with_marker(script_prefix: str, urlconf: str | None, root_urlconf: str) -> str:
+    return reverse("generations:job", kwargs={"pk": _MARKER}, urlconf=urlconf)
+
+
+@register.filter
+def job_url(job: Any) -> str:
+    """``{% url 'generations:job' pk=job.pk %}`` for library cards, without a ``reverse()`` per card.
+
+    ``reverse`` costs ~45 µs (it re-checks the pattern's converters each call); cards needed it twice, 24 cards a
+    page: 2.3 ms of the library page. The path differs between jobs only by the id, so the path is reversed once (per
+    script prefix and URLconf, the inputs ``reverse`` depends on) with a marker id, and each card's id replaces it.
+    """
+    base = _job_path_with_marker(get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF)
+    return base.replace(_MARKER, str(job.pk))
+
+
+@register.filter
+def card_title(job: Any, length: int) -> str:
+    """The card's title: the prompt (or the mode for prompt-less jobs) cut to ``length`` characters.
+
+    The same as ``job.prompt|default:job.get_mode_display|truncatechars:length``, with a fast path: most prompts
+    already fit, and ``truncatechars`` builds a lazy ``Truncator`` and normalises the text even then (~25 µs a call,
+    two calls per card)."""
+    text = job.prompt or job.get_mode_display()
+    return text if len(text) <= length else truncatechars(text, length)

@@ -39,8 +39,12 @@ def mfa_required_team(request: HttpRequest) -> Any:
         return None
     from studio.teams.access import active_membership
 
-    membership = active_membership(request)
-    if membership is None or not membership.team.require_mfa or user_has_mfa(user):
+    # ActiveTeamMiddleware (earlier in MIDDLEWARE) puts the same answer on the request, lazily; reading it there
+    # shares one membership query with the layout's context processor instead of running it twice per page.
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        membership = active_membership(request)
+    if not membership or not membership.team.require_mfa or user_has_mfa(user):
         return None
     return membership.team
 

@@ -66,6 +66,11 @@ class Asset(models.Model):
             models.UniqueConstraint(fields=["team", "ref_name"], name="assets_ref_name_unique_per_team"),
             models.UniqueConstraint(fields=["team", "sha256"], name="assets_sha256_unique_per_team"),
         ]
+        indexes = [
+            # The asset library reads a team's newest assets (studio/assets/selectors.py:asset_list): in index order,
+            # stopping after a page, instead of sorting every asset of the team (2.5 ms for 10,000).
+            models.Index(fields=["team", "-created_at", "-id"], name="assets_team_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} (@{self.ref_name})"

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from studio.accounts.models import User
 from studio.projects import selectors, services
 from studio.projects.forms import ProjectForm
+from studio.projects.models import Project
 from studio.teams import access
 from studio.teams.access import Perm
 
@@ -59,15 +60,21 @@ def project_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    project = access.get_project_for_user(request.user, pk)
+    """The project with its video library. The viewer's permissions are asked once and shared with the library (each
+    ``access.can`` is a membership query), the active team's membership (read by the middleware) answers it when the
+    project is in that team, and the creator shown under the title comes with the project."""
+    queryset = Project.objects.select_related("team", "created_by")
+    project, perms = access.get_with_perms_for_user(
+        request.user, queryset, pk=pk, known=getattr(request, "membership", None) or None
+    )
     from generations.library import library_context
 
     context = {
-        **library_context(request, team=project.team, project=project),
+        **library_context(request, team=project.team, project=project, perms=perms),
         "project": project,
         "assets": selectors.pinned_assets(project),
-        "can_edit": access.can(request.user, project.team_id, Perm.EDIT),
-        "can_restore": access.can(request.user, project.team_id, Perm.DELETE),
+        "can_edit": Perm.EDIT in perms,
+        "can_restore": Perm.DELETE in perms,
     }
     return render(request, "projects/detail.html", context)
 

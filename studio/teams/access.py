@@ -159,12 +159,36 @@ def get_for_user(
 ) -> M:
     """Fetch one team-owned row for ``user``. 404 if it does not exist *or* belongs to a team they are not in;
     403 if they are in the team but their role lacks ``perm``."""
+    return get_with_perms_for_user(user, queryset, perm=perm, team_field=team_field, **lookup)[0]
+
+
+def get_with_perms_for_user(
+    user: User | AnonymousUser,
+    queryset: QuerySet[M],
+    *,
+    perm: Perm = Perm.VIEW,
+    team_field: str = "team",
+    known: Membership | None = None,
+    **lookup: Any,
+) -> tuple[M, frozenset[Perm]]:
+    """``get_for_user`` plus everything ``user`` may do in the object's team, read from the same membership row (a
+    page that shows actions would otherwise ask ``permissions_for`` again: one more query).
+
+    ``known``: a membership of ``user`` this request already read (``request.membership``, the active team's). When
+    the object is in that team it answers the role question, so the usual case (a page of the team you work in)
+    reads no second membership row; any other team is asked as before. Objects of teams the user is not in are
+    still refused by ``visible_to`` first."""
     obj = visible_to(user, queryset, team_field=team_field).filter(**lookup).first()
     if obj is None:
         raise Http404("Not found.")
     team_id = _team_id_of(obj, team_field)
-    require_membership(user, team_id, perm)
-    return obj
+    if known is not None and known.team_id == team_id and known.user_id == user.pk:
+        membership = known
+        if not role_allows(membership.role, perm):
+            raise _deny(perm, membership.role)
+    else:
+        membership = require_membership(user, team_id, perm)
+    return obj, ROLE_PERMISSIONS.get(membership.role, frozenset())
 
 
 def _team_id_of(obj: Model, team_field: str) -> int:
@@ -181,14 +205,26 @@ def get_team_for_user(user: User | AnonymousUser, team_id: int, perm: Perm = Per
 
 def active_membership(request: HttpRequest) -> Membership | None:
     """The membership of the team the user is working in: their chosen active team if they still belong to it,
-    else their personal team, else any team of theirs."""
+    else their personal team, else their oldest membership.
+
+    Every membership read is left on the request as ``memberships_snapshot`` (ordered by team name): the layout's
+    team switcher (``studio.teams.context_processors``) lists those teams instead of asking again."""
     user = request.user
     if not user.is_authenticated:
         return None
-    memberships = Membership.objects.select_related("team").filter(user_id=user.pk)
+    # One query for all of them (a user is in a handful of teams), ordered as the layout's team switcher lists them;
+    # the choice is made here rather than with two more queries (the chosen team, else the fallback).
+    memberships = list(
+        Membership.objects.select_related("team").filter(user_id=user.pk).order_by("team__name", "team_id")
+    )
+    request.memberships_snapshot = memberships  # type: ignore[attr-defined]
+    if not memberships:
+        return None
     active_team_id = getattr(user, "active_team_id", None)
-    chosen = memberships.filter(team_id=active_team_id).first() if active_team_id else None
-    return chosen or memberships.order_by("-team__is_personal", "created_at").first()
+    for membership in memberships:
+        if active_team_id and membership.team_id == active_team_id:
+            return membership
+    return min(memberships, key=lambda m: (not m.team.is_personal, m.created_at, m.pk))
 
 
 def require_active_membership(request: HttpRequest, perm: Perm = Perm.VIEW) -> Membership:

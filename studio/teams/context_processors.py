@@ -17,6 +17,15 @@ def _unread_count(request: HttpRequest) -> int:
     return Notification.objects.filter(user=cast("User", request.user), read_at__isnull=True).count()
 
 
+def _my_teams(request: HttpRequest) -> list[Any]:
+    """The user's teams by name. ``access.active_membership`` (run by the middleware for ``request.membership``) read
+    every membership of the user with its team, in this order, a moment ago: reuse them instead of a second query."""
+    snapshot = getattr(request, "memberships_snapshot", None)
+    if snapshot is not None:
+        return [membership.team for membership in snapshot]
+    return list(teams_for(request.user).order_by("name"))
+
+
 def active_team(request: HttpRequest) -> dict[str, Any]:
     """The active team, the user's permissions in it (``perms_in_team``), their teams and their unread notification
     count, for the layout. Lazy where a query is involved, so pages that do not show them pay nothing."""
@@ -24,7 +33,7 @@ def active_team(request: HttpRequest) -> dict[str, Any]:
     if membership is None or not request.user.is_authenticated:
         return {}
     common: dict[str, Any] = {
-        "my_teams": SimpleLazyObject(lambda: list(teams_for(request.user).order_by("name"))),
+        "my_teams": SimpleLazyObject(lambda: _my_teams(request)),
         "unread_notifications": SimpleLazyObject(lambda: _unread_count(request)),
     }
     if not membership:

@@ -155,3 +155,47 @@ def test_the_dashboard_shows_recent_assets_and_projects(world: World, asset: Ass
     body = world.client_for(world.viewer).get(reverse("dashboard")).content.decode()
     assert "Acme" in body and "Launch film" in body and "Hero shot" in body
     assert "Upload images" not in body  # a viewer is not offered what they cannot do
+
+
+def _bulk_assets(world: World, count: int) -> list[Asset]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    rows = [
+        Asset(
+            team=world.team,
+            name=f"Bulk {n}",
+            ref_name=f"bulk{n}",
+            file="assets/bulk.png",
+            format="PNG",
+            width=64,
+            height=48,
+            size_bytes=100,
+            sha256=f"{n:064x}",
+            created_at=now - timedelta(seconds=n),
+        )
+        for n in range(count)
+    ]
+    return Asset.objects.bulk_create(rows)
+
+
+@pytest.mark.postgres
+def test_the_asset_list_reads_the_newest_assets_from_an_index(world: World) -> None:
+    import json
+
+    from django.db import connection
+
+    from studio.assets import selectors
+    from tests.billing.conftest import skip_unless_postgres
+
+    skip_unless_postgres()
+    _bulk_assets(world, 3000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        sql, params = selectors.asset_list(team=world.team)[:24].query.sql_with_params()
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = json.dumps(cursor.fetchone()[0])
+    assert "assets_team_recent" in plan, plan
+    assert '"Node Type": "Sort"' not in plan, plan

@@ -264,3 +264,100 @@ def test_downloads_are_named_from_project_and_prompt(world: World) -> None:
     assert download_name(job) == "spring-campaign_kitty-looks-around_720p.mp4"
     blank = make_jobs(world, 1, prompt="", mode="t2v", resolution="360p")[0]
     assert download_name(blank) == "spring-campaign_text-to-video_360p.mp4"
+
+
+def test_card_links_and_titles_match_reverse_and_truncatechars(world: World) -> None:
+    """The card's cheap helpers (generation_tags.job_url, card_title) give what ``{% url %}`` and ``truncatechars``
+    gave: the job page's path, and the prompt (or mode) cut to length with an ellipsis only when it is too long."""
+    from django.template.defaultfilters import truncatechars
+    from django.urls import set_script_prefix
+
+    from generations.templatetags.generation_tags import card_title, job_url
+
+    short, long_, bare = make_jobs(world, 3)
+    long_.prompt = "a very long prompt about a cat on a lake at dawn, with mist and a boat, " * 3
+    bare.prompt = ""
+    for job in (short, long_, bare):
+        assert job_url(job) == reverse("generations:job", kwargs={"pk": job.pk})
+        for length in (40, 70):
+            expected = truncatechars(job.prompt or job.get_mode_display(), length)
+            assert card_title(job, length) == expected
+    assert card_title(long_, 40).endswith("…") and len(card_title(long_, 40)) == 40
+    set_script_prefix("/studio/")  # behind a path prefix the link follows it, as reverse() does
+    try:
+        assert job_url(short) == reverse("generations:job", kwargs={"pk": short.pk})
+        assert job_url(short).startswith("/studio/")
+    finally:
+        set_script_prefix("/")
+
+
+def test_a_card_renders_its_moderation_block_only_when_it_has_one(world: World, media: Path) -> None:
+    """Cards without a case and without a video skip the moderation template; a finished video keeps its Report form
+    and a hidden one its "Under review" notice."""
+    from studio.moderation.models import Case
+
+    running, done, hidden = make_jobs(world, 3)
+    GenerationJob.objects.filter(pk=running.pk).update(state=State.RUNNING)
+    with_video(done)
+    with_video(hidden)
+    Case.objects.create(job=hidden, team=world.team, creator=world.member, provider="wavespeed", hidden=True)
+    page = world.client_for(world.member).get(reverse("projects:detail", kwargs={"pk": world.project.pk}))
+    html = page.content.decode()
+    card = {job.pk: html.split(f'id="job-{job.pk}"')[1].split("</li>")[0] for job in (running, done, hidden)}
+    assert "Report" not in card[running.pk] and "tombstone" not in card[running.pk]
+    assert "Send report" in card[done.pk]
+    assert "Under review" in card[hidden.pk] and "Send report" not in card[hidden.pk]
+
+
+def test_cards_are_built_without_queries_and_keep_the_visibility_rule_with_s3(
+    world: World, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """generations.cards builds every card from the selector's row and joins: no query per card, even with S3, where
+    signing used to ask ``stored_file_hidden`` once per file (three queries per finished card). A video hidden under
+    review still gets no URL for a member; a reviewer (staff) gets it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from generations.cards import build_cards
+    from studio import files
+    from studio.moderation.models import Case
+
+    running, done, hidden = make_jobs(world, 3)
+    GenerationJob.objects.filter(pk=running.pk).update(state=State.RUNNING)
+    with_video(done)
+    with_video(hidden)
+    Case.objects.create(job=hidden, team=world.team, creator=world.member, provider="wavespeed", hidden=True)
+    monkeypatch.setattr(files, "_uses_s3", lambda: True)
+
+    class Presigning:
+        def url(self, name: str, parameters: Any = None) -> str:
+            return f"https://s3.test/{name}"
+
+    monkeypatch.setattr(files, "default_storage", Presigning())
+    jobs = library_page(world.member, team=world.team, project=world.project).jobs
+    with CaptureQueriesContext(connection) as captured:
+        cards = {card.job.pk: card for card in build_cards(jobs, world.member)}
+    assert len(captured) == 0, [q["sql"] for q in captured.captured_queries]
+    assert cards[done.pk].video_src == f"https://s3.test/{done.output.name}"
+    assert cards[done.pk].poster_src == f"https://s3.test/{done.poster.name}"
+    assert cards[done.pk].download_url
+    assert cards[hidden.pk].video_src == cards[hidden.pk].download_url == ""
+    assert cards[running.pk].video_src == "" and not cards[running.pk].is_terminal
+    world.member.is_staff = True
+    staff_cards = {card.job.pk: card for card in build_cards(jobs, world.member)}
+    assert staff_cards[hidden.pk].video_src
+
+
+def test_the_status_refresh_renders_the_same_card_as_the_page(world: World, media: Path) -> None:
+    """The library page and the status refresh print the same ``generations.cards.Card`` through one template."""
+    (job,) = make_jobs(world, 1)
+    GenerationJob.objects.filter(pk=job.pk).update(state=State.RUNNING)
+    client = world.client_for(world.member)
+    page = client.get(reverse("projects:detail", kwargs={"pk": world.project.pk})).content.decode()
+    refresh = client.get(reverse("generations:library-refresh"), {"ids": str(job.pk)}).content.decode()
+    card = page.split(f'<li class="card video-card" id="job-{job.pk}"')[1].split("</li>")[0]
+    fresh = refresh.split(f'<li class="card video-card" id="job-{job.pk}"')[1].split("</li>")[0]
+    # The refresh does not know which library asked, so it names the project (as it always has); the rest is equal.
+    project_row = f'<dt>Project</dt><dd class="ellipsis">{world.project.name}</dd>'
+    assert fresh.replace(' hx-swap-oob="outerHTML"', "").replace(project_row, "") == card
+    assert "Rendering…" in card and str(job.pk) in refresh

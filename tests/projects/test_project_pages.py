@@ -125,3 +125,45 @@ def test_an_archived_project_can_still_be_opened_by_members(world: World) -> Non
     Project.objects.filter(pk=world.project.pk).update(archived_at=timezone.now())
     body = world.client_for(world.viewer).get(_url("projects:detail", world.project)).content.decode()
     assert "archived" in body
+
+
+def test_a_project_of_another_team_is_judged_by_that_teams_role_not_the_active_one(world: World) -> None:
+    """The project page reuses the active team's membership for the permission check only when the project is in that
+    team (studio.teams.access.get_with_perms_for_user ``known``): in another team, that team's role decides."""
+    from django.urls import reverse
+
+    from studio.teams.models import Membership, Role
+
+    Membership.objects.create(team=world.outsider_team, user=world.owner, role=Role.VIEWER)
+    client = world.client_for(world.owner)  # active team: Acme, where they are an owner
+    page = client.get(reverse("projects:detail", kwargs={"pk": world.outsider_project.pk}))
+    assert page.status_code == 200
+    assert "Rename / describe" not in page.content.decode()  # a viewer there
+    own = client.get(reverse("projects:detail", kwargs={"pk": world.project.pk}))
+    assert "Rename / describe" in own.content.decode()
+    # Not a member at all: still 404 (visible_to refuses before any membership is consulted).
+    assert (
+        world.client_for(world.member)
+        .get(reverse("projects:detail", kwargs={"pk": world.outsider_project.pk}))
+        .status_code
+        == 404
+    )
+
+
+def test_the_known_membership_still_enforces_the_asked_permission(world: World) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from studio.projects.models import Project
+    from studio.teams import access
+    from studio.teams.access import Perm
+    from studio.teams.models import Membership
+
+    known = Membership.objects.get(team=world.team, user=world.viewer)
+    with pytest.raises(PermissionDenied):
+        access.get_with_perms_for_user(
+            world.viewer, Project.objects.all(), perm=Perm.EDIT, known=known, pk=world.project.pk
+        )
+    project, perms = access.get_with_perms_for_user(
+        world.viewer, Project.objects.all(), known=known, pk=world.project.pk
+    )
+    assert project == world.project and Perm.EDIT not in perms and Perm.VIEW in perms

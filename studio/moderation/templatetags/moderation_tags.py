@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template.loader import get_template
 
 from studio.moderation.models import CaseState, ChargeOutcome, Strike
 from studio.moderation.visibility import is_reviewer, job_case, video_hidden_for
@@ -38,9 +39,15 @@ def _base(context: Any, job: Any) -> dict[str, Any]:
     }
 
 
-@register.inclusion_tag("moderation/_card.html", takes_context=True)
-def moderation_card(context: Any, job: Any) -> dict[str, Any]:
-    return _base(context, job)
+@register.simple_tag(takes_context=True)
+def moderation_card(context: Any, job: Any) -> str:
+    """The card's moderation block (``moderation/_card.html``). Rendered only when it has something to show: a case
+    (tombstone, "under review") or a finished video to report. A library page's running, failed and canceled cards
+    have neither, and rendering the template for each cost ~40 µs a card for no output."""
+    case = job_case(job)
+    if case is None and not (job.state == "succeeded" and job.output):
+        return ""
+    return get_template("moderation/_card.html").render(_base(context, job))
 
 
 @register.inclusion_tag("moderation/_job_panel.html", takes_context=True)

@@ -1,0 +1,133 @@
+"""Library cards: each card's display values, computed once in Python (``templates/generations/_card.html``).
+
+A library page renders 24 cards. Written as template lookups (``job.creator.display_name``, ``job.get_state_display``,
+``job|video_visible_to:request.user`` three times, two ``date`` filters, ``{% if job.charged_credits is not None %}``,
+…) a card cost ~0.25 ms: about 35 variable resolutions, each trying ``obj[key]``, then ``getattr``, then calling
+the result. A ``Card`` holds the finished strings and flags, so the template only prints attributes of a slotted
+object: the same HTML for a fraction of the cost.
+
+The rules stay where they were: video visibility is ``studio.moderation.visibility.video_hidden_for``, file URLs are
+``studio.files.signed_url``, download names ``generations.services.library.download_name``. Every value comes from
+the job row and the relations the library's selectors join (creator, project, moderation case), so building cards
+runs no query (a test counts them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import formats, timezone
+
+from generations.models import GenerationJob
+from generations.services.library import download_name
+from generations.templatetags.generation_tags import card_title, job_url, state_badge
+from studio.files import signed_url
+from studio.moderation.visibility import video_hidden_for
+
+#: The columns a card reads (``build_card``, ``moderation/_card.html`` through ``{% moderation_card %}``, the page's
+#: cursor and status refresh): the library loads these instead of ~60 job columns plus every column of the creator,
+#: project and case. A field read here but missing from this list would cost a query per card; the query-count test
+#: in tests/generations/test_library_queries.py renders cards of every kind to catch that.
+FIELDS: tuple[str, ...] = (
+    "id",
+    "state",
+    "prompt",
+    "mode",
+    "output",
+    "poster",
+    "duration",
+    "resolution",
+    "generate_audio_switch",
+    "provider",
+    "charged_credits",
+    "quoted_credits",
+    "created_at",
+    "team",
+    "project",
+    "creator",
+    "project__name",
+    "creator__email",
+    "creator__name",
+    "moderation_case__state",
+    "moderation_case__hidden",
+    "moderation_case__decision_reason",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What one library card prints. ``job`` stays reachable for the moderation block (``{% moderation_card %}``)."""
+
+    job: GenerationJob
+    pk: str
+    state: str
+    url: str
+    title_short: str  # the checkbox's label (40 characters)
+    title: str  # the card's title (70 characters)
+    badge: str  # CSS class of the state badge and placeholder
+    state_label: str
+    is_terminal: bool
+    is_favourite: bool
+    #: The video's signed URL when the viewer may play it (finished, has a file, not hidden from them); else "".
+    video_src: str
+    poster_src: str
+    download_url: str
+    mode_label: str
+    duration: Any
+    resolution: str
+    audio: bool
+    provider: str
+    creator_email: str
+    creator_name: str
+    cost: str
+    created_iso: str
+    created_label: str
+    project_name: str
+
+
+def build_card(job: GenerationJob, user: Any) -> Card:
+    """One card's values for ``user`` (who already passed the library's access check and ``visible_jobs``)."""
+    video_src = poster_src = download_url = ""
+    if job.state == "succeeded" and job.output and not video_hidden_for(user, job):
+        # ``hidden_checked``: the job's case (joined by the selector) was just asked above, so with S3 the URL is not
+        # checked again with a query per file (studio.files.signed_url).
+        video_src = signed_url(job.output.name or "", hidden_checked=True)
+        if job.poster:
+            poster_src = signed_url(job.poster.name or "", hidden_checked=True)
+        download_url = signed_url(job.output.name or "", download_as=download_name(job), hidden_checked=True)
+    created = timezone.localtime(job.created_at)
+    creator = job.creator
+    cost = f"{job.charged_credits} credits" if job.charged_credits is not None else f"{job.quoted_credits} held"
+    return Card(
+        job=job,
+        pk=str(job.pk),
+        state=job.state,
+        url=job_url(job),
+        title_short=card_title(job, 40),
+        title=card_title(job, 70),
+        badge=state_badge(job.state),
+        state_label=job.get_state_display(),
+        is_terminal=job.is_terminal,
+        is_favourite=bool(getattr(job, "is_favourite", False)),
+        video_src=video_src,
+        poster_src=poster_src,
+        download_url=download_url,
+        mode_label=job.get_mode_display(),
+        duration=job.duration,
+        resolution=job.resolution,
+        audio=job.generate_audio_switch,
+        provider=job.provider or "—",
+        creator_email=creator.email,
+        creator_name=creator.display_name,
+        cost=cost,
+        created_iso=formats.date_format(created, "c"),
+        created_label=formats.date_format(created, "j M Y H:i"),
+        project_name=job.project.name,
+    )
+
+
+def build_cards(jobs: Iterable[GenerationJob], user: Any) -> list[Card]:
+    """The cards of a page (or of the status refresh), in the jobs' order."""
+    return [build_card(job, user) for job in jobs]
