@@ -149,19 +149,44 @@ class CapStatus:
         return max(0, min(limits)) if limits else None
 
 
-def cap_status(*, wallet: Wallet, user: User, team: Team | None) -> CapStatus | None:
-    """The member's cap and the team's budget for spending from ``wallet`` (None unless it is ``team``'s pool)."""
+@dataclass(frozen=True)
+class PoolLimits:
+    """A member's monthly cap and the team's monthly budget on pool spending (None = none set). These are settings:
+    a hold reads them before it locks the wallet; only the month counters they are checked against must be read
+    under the lock (``status``)."""
+
+    member_cap: int | None
+    budget: int | None
+
+    @property
+    def needs_counters(self) -> bool:
+        return self.member_cap is not None or self.budget is not None
+
+    def status(self, *, team_spent: int, member_spent: int) -> CapStatus:
+        """These limits against the month so far (the counters' values; ignored for a limit that is not set)."""
+        return CapStatus(
+            member_cap=self.member_cap,
+            member_spent=member_spent if self.member_cap is not None else 0,
+            budget=self.budget,
+            team_spent=team_spent if self.budget is not None else 0,
+        )
+
+
+def pool_limits(*, wallet: Wallet, user: User, team: Team | None) -> PoolLimits | None:
+    """The limits on ``user`` spending from ``wallet`` (None unless it is ``team``'s pool)."""
     if team is None or wallet.team_id != team.pk:
         return None
     cap = MemberCap.objects.filter(membership__team=team, membership__user=user).values_list("monthly_cap", flat=True)
     budget = TeamBilling.objects.filter(team=team).values_list("monthly_budget", flat=True).first()
-    member_cap = cap.first()
-    if member_cap is None and budget is None:
-        return CapStatus(member_cap=None, member_spent=0, budget=None, team_spent=0)
+    return PoolLimits(member_cap=cap.first(), budget=budget)
+
+
+def cap_status(*, wallet: Wallet, user: User, team: Team | None) -> CapStatus | None:
+    """The member's cap and the team's budget for spending from ``wallet`` (None unless it is ``team``'s pool)."""
+    limits = pool_limits(wallet=wallet, user=user, team=team)
+    if limits is None:
+        return None
+    if not limits.needs_counters:
+        return limits.status(team_spent=0, member_spent=0)
     team_spent, member_spent = month_spent(wallet=wallet, user=user)
-    return CapStatus(
-        member_cap=member_cap,
-        member_spent=member_spent if member_cap is not None else 0,
-        budget=budget,
-        team_spent=team_spent if budget is not None else 0,
-    )
+    return limits.status(team_spent=team_spent, member_spent=member_spent)
