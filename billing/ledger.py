@@ -19,14 +19,15 @@ unfreeze it (``wallet_unfreeze``), because a disputed payment may be fraud.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Model
 from django.utils import timezone
 
 from billing import notices
@@ -342,35 +343,45 @@ def hold(
     key again with the same wallet and amount returns the
     existing hold (a retried pipeline step); with anything else it raises ``DuplicateHold``.
 
-    Every hold of a wallet waits for that wallet's lock, so the time the lock is held bounds the wallet's holds per
-    second: what needs no lock (the retry lookup, the cap and budget settings, building the rows) is done before
-    taking it, and under it there are only the locked read, the month counters, the check and the writes."""
+    All holds on one wallet queue for its lock, so how long a hold keeps it bounds the wallet's holds per second.
+    Everything that needs no lock is done before taking it: the retry lookup, the cap and budget settings, building
+    the rows and the statement that writes them. Under the lock there are only the locked read, the month counters
+    (a team pool with limits), the check, the writes (one statement on PostgreSQL) and the commit."""
     if amount <= 0:
         raise ValueError("A hold must be a positive number of credits.")
     if not key:
         raise ValueError("A hold needs a key (the job's UUID).")
-    existing = Hold.objects.filter(key=key).first()
+    existing = _hold_with_key(key)
     if existing is not None:
         return _same_hold(existing, wallet_id=wallet.pk, amount=amount)
     limits = pool_limits(wallet=wallet, user=user, team=team)
     columns = _meta_columns(reference_meta, _META_FIELDS)
     columns.setdefault("reference", key)
+    # ``created_at`` is when the hold was asked for: the month it counts in is fixed before the lock, so that the
+    # statement can be built outside it; the cap check below reads the counters of that same month.
     new_hold = Hold(
-        wallet=wallet, user=user, team=team, key=key, amount=amount, description=description[:300], **columns
+        wallet=wallet,
+        user=user,
+        team=team,
+        key=key,
+        amount=amount,
+        description=description[:300],
+        created_at=timezone.now(),
+        **columns,
     )
+    prepare = _HOLD_WRITERS.get(connection.vendor, _prepare_hold_portable)
+    write = prepare(new_hold, description=description or f"Hold for {key}")
 
-    locked = Wallet.objects.select_for_update().get(pk=wallet.pk)
-    new_hold.created_at = timezone.now()  # placed now that it holds the lock; it counts in this month
+    locked = _lock_wallet(wallet)
     caps = _caps_under_lock(limits, wallet=locked, user=user, now=new_hold.created_at)
     refusal = spending_refusal(wallet=locked, amount=amount, caps=caps)
     if refusal is not None:
         raise refusal
-    writer = _HOLD_WRITERS.get(connection.vendor, _write_hold_portable)
-    if not writer(new_hold, wallet=locked, description=description or f"Hold for {key}"):
+    if not write(locked):
         # A concurrent call with the same key got in first (it committed while this one waited): nothing was written.
         return _same_hold(Hold.objects.get(key=key), wallet_id=wallet.pk, amount=amount)
     notices.after_hold(wallet=locked, balance_before=locked.balance, amount=amount, user=user, team=team, caps=caps)
-    # The caller's wallet shows the new state without reading the row again: the lock makes these values current.
+    # The caller's wallet shows the new state without reading the row again: the lock made these values current.
     wallet.balance = locked.balance - amount
     wallet.debt, wallet.frozen, wallet.frozen_reason = locked.debt, locked.frozen, locked.frozen_reason
     return new_hold
@@ -383,32 +394,48 @@ def _same_hold(existing: Hold, *, wallet_id: int, amount: int) -> Hold:
     raise DuplicateHold(f"Job {existing.key} already has a hold of {existing.amount} credits.")
 
 
+def _hold_with_key(key: str) -> Hold | None:
+    """The hold placed with ``key``, if any. Looked up before the wallet is locked: a retry that finds its hold needs
+    no lock (a concurrent first call with the same key is caught when writing, see ``hold``). The usual answer is
+    "none", so that is a plain indexed read; only a found hold is loaded through the ORM."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {_table(Hold)} WHERE key = %s", [key])  # noqa: S608 (a table name)
+        row = cursor.fetchone()
+    return Hold.objects.get(pk=row[0]) if row is not None else None
+
+
+def _lock_wallet(wallet: Wallet) -> Wallet:
+    """Lock ``wallet``'s row until the transaction ends (``SELECT … FOR UPDATE``; SQLite has no row locks, its
+    IMMEDIATE transactions already hold the database's write lock) and return a copy of ``wallet`` with the row's
+    current balance, debt and freeze. A copy, because the caller's object may be shared (threads); it gets the new
+    values once the hold is written. Plain SQL: building the ORM query would take longer than running it."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT balance, debt, frozen, frozen_reason FROM {_table(Wallet)} WHERE id = %s{lock}",  # noqa: S608
+            [wallet.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Wallet.DoesNotExist(f"Wallet {wallet.pk} does not exist.")
+    locked = copy.copy(wallet)
+    locked.balance, locked.debt, locked.frozen, locked.frozen_reason = int(row[0]), int(row[1]), bool(row[2]), row[3]
+    return locked
+
+
 def _caps_under_lock(limits: PoolLimits | None, *, wallet: Wallet, user: User, now: datetime) -> CapStatus | None:
-    """The pool limits against this month's counters. Must run under the wallet's lock: every writer of the counters
+    """The pool limits against the month's counters. Must run under the wallet's lock: every writer of the counters
     holds it, so the values read here stay true until the hold commits."""
-    if limits is None or not limits.needs_counters:
-        return limits.status(team_spent=0, member_spent=0) if limits is not None else None
+    if limits is None:
+        return None
+    if not limits.needs_counters:
+        return limits.status(team_spent=0, member_spent=0)
     team_spent, member_spent = month_spent(wallet=wallet, user=user, now=now)
     return limits.status(team_spent=team_spent, member_spent=member_spent)
 
 
-def _write_hold_portable(new_hold: Hold, *, wallet: Wallet, description: str) -> bool:
-    """Write a checked hold with the ORM, one statement per row (any database). False, writing nothing, if a hold
-    with its key exists (committed by a concurrent call while this one waited for the lock)."""
-    if Hold.objects.filter(key=new_hold.key).exists():
-        return False
-    new_hold.save(force_insert=True)
-    _post(
-        kind=TxKind.HOLD,
-        wallet=wallet,
-        lines=_hold_lines(new_hold, wallet=wallet),
-        key=new_hold.key,
-        description=description,
-        hold=new_hold,
-        created_by=new_hold.user,
-    )
-    _count_spend(hold=new_hold, wallet=wallet, delta=new_hold.amount)
-    return True
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
 def _hold_lines(hold: Hold, *, wallet: Wallet) -> list[Line]:
@@ -416,11 +443,42 @@ def _hold_lines(hold: Hold, *, wallet: Wallet) -> list[Line]:
     return [(Account.WALLET, wallet, -hold.amount), (Account.HOLDS, None, hold.amount)]
 
 
-def _write_hold_postgresql(new_hold: Hold, *, wallet: Wallet, description: str) -> bool:
-    """What ``_write_hold_portable`` writes, in ONE statement (PostgreSQL's data-modifying CTEs), so the wallet lock
-    is held for one round trip instead of five. Each step selects from the rows the step before returned: if the key
-    is taken (``ON CONFLICT DO NOTHING``, a concurrent call with the same key) nothing at all is written and this
-    returns False. The balance moves by the same conditional update as in ``_post``."""
+# A hold's writes are prepared before the wallet is locked and run under the lock, after the check: ``prepare(new_hold,
+# description=…)`` returns ``write(locked_wallet)``, which writes the hold, its ledger transaction and the month
+# counters and returns True, or writes nothing and returns False if a hold with the key exists by then. Two ways,
+# the same rows: the ORM (any database), and one statement on PostgreSQL. The test suite runs both on PostgreSQL.
+HoldWrite = Callable[[Wallet], bool]
+
+
+def _prepare_hold_portable(new_hold: Hold, *, description: str) -> HoldWrite:
+    """The hold's writes with the ORM, one statement per row."""
+
+    def write(wallet: Wallet) -> bool:
+        if Hold.objects.filter(key=new_hold.key).exists():
+            return False
+        new_hold.save(force_insert=True)
+        _post(
+            kind=TxKind.HOLD,
+            wallet=wallet,
+            lines=_hold_lines(new_hold, wallet=wallet),
+            key=new_hold.key,
+            description=description,
+            hold=new_hold,
+            created_by=new_hold.user,
+        )
+        _count_spend(hold=new_hold, wallet=wallet, delta=new_hold.amount)
+        return True
+
+    return write
+
+
+def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> HoldWrite:
+    """The hold's writes as ONE statement of data-modifying CTEs, so the wallet lock is held for one round trip
+    instead of five. Each step selects from the rows the step before returned, so if the key is taken (``ON CONFLICT
+    DO NOTHING``: a concurrent call with the same key committed first) nothing at all is written. The balance moves
+    by the same conditional update as in ``_post``; the counters are upserted (the first hold of a month creates
+    them) on their partial unique indexes, ``billing_spend_wallet_unique`` and ``billing_spend_member_unique``."""
+    wallet = new_hold.wallet
     lines = _balanced_lines(TxKind.HOLD, _hold_lines(new_hold, wallet=wallet))
     now = new_hold.created_at
     tx = LedgerTransaction(
@@ -432,71 +490,82 @@ def _write_hold_postgresql(new_hold: Hold, *, wallet: Wallet, description: str) 
         created_at=now,
     )
     entries = [LedgerEntry(account=account, wallet=w, amount=amount, created_at=now) for account, w, amount in lines]
-    params: list[Any] = []
+    statement = _CteStatement()
+    statement.insert("new_hold", [new_hold], suffix="ON CONFLICT (key) DO NOTHING RETURNING id")
+    statement.add(
+        f"debit AS (UPDATE {_table(Wallet)} SET balance = balance - %s "  # noqa: S608 (a table name)
+        "WHERE id = %s AND balance >= %s AND EXISTS (SELECT 1 FROM new_hold) RETURNING balance)",
+        [new_hold.amount, wallet.pk, new_hold.amount],
+    )
+    statement.insert("tx", [tx], source="new_hold, debit", suffix="RETURNING id", hold_id="new_hold.id")
+    statement.insert("entries", entries, source="tx", transaction_id="tx.id")
+    for i, spend in enumerate(_spend_rows(new_hold, wallet=wallet)):
+        target = "(wallet_id, month) WHERE user_id IS NULL"
+        if spend.user_id is not None:
+            target = "(wallet_id, month, user_id) WHERE user_id IS NOT NULL"
+        counters = _table(MonthlySpend)
+        statement.insert(
+            f"spend{i}",
+            [spend],
+            source="tx",
+            suffix=f"ON CONFLICT {target} DO UPDATE SET spent = {counters}.spent + EXCLUDED.spent",
+        )
+    sql, params = statement.sql("SELECT (SELECT id FROM new_hold), (SELECT balance FROM debit)"), statement.params
 
-    def insert(objs: list[Any], source: str = "", **expressions: str) -> str:
-        """INSERT ``objs`` (of one model): as VALUES, or each SELECTed ``FROM source`` (the rows of an earlier step)."""
+    def write(locked: Wallet) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            hold_id, balance = cursor.fetchone()
+        if hold_id is None:
+            return False
+        if balance is None:  # the conditional update refused: the check makes this unreachable, but for a bug
+            raise InsufficientCredits(need=new_hold.amount, have=locked.balance)
+        new_hold.pk = hold_id
+        new_hold._state.adding, new_hold._state.db = False, connection.alias
+        return True
+
+    return write
+
+
+_HOLD_WRITERS: dict[str, Callable[..., HoldWrite]] = {"postgresql": _prepare_hold_postgresql}  # by connection.vendor
+
+
+class _CteStatement:
+    """``WITH name AS (…), … SELECT …``, built step by step. Only model metadata (table and column names) and the
+    fixed SQL above are formatted into it; every value is a parameter."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+        self.params: list[Any] = []
+        self.db = transaction.get_connection()  # the connection itself, not the per-thread proxy: looked up once
+
+    def add(self, step: str, params: list[Any]) -> None:
+        self.steps.append(step)
+        self.params.extend(params)
+
+    def insert(self, name: str, objs: list[Any], *, source: str = "", suffix: str = "", **expressions: str) -> None:
+        """Step ``name``: INSERT the unsaved model instances ``objs`` (of one model) as Django would (their fields'
+        defaults and database conversions; the auto primary key left to the database). Without ``source`` as VALUES;
+        with it, each one SELECTed ``FROM source`` (the rows an earlier step returned: none, nothing inserted).
+        ``expressions`` (attname → SQL) give columns that come from those rows, e.g. ``hold_id="new_hold.id"``."""
+        quote = self.db.ops.quote_name
+        fields = [field for field in objs[0]._meta.concrete_fields if not field.primary_key]
         rows = []
         for obj in objs:
-            table, names, values, values_params = _insert_values(obj, **expressions)
-            params.extend(values_params)
-            rows.append(f"SELECT {values} FROM {source}" if source else f"VALUES ({values})")  # noqa: S608
-        return f"INSERT INTO {table} ({names}) " + " UNION ALL ".join(rows)
+            values = []
+            for field in fields:
+                if field.attname in expressions:
+                    values.append(expressions[field.attname])
+                else:
+                    values.append("%s")
+                    self.params.append(field.get_db_prep_save(getattr(obj, field.attname), self.db))
+            values_sql = ", ".join(values)
+            rows.append(f"SELECT {values_sql} FROM {source}" if source else f"VALUES ({values_sql})")  # noqa: S608
+        table, names = quote(objs[0]._meta.db_table), ", ".join(quote(field.column) for field in fields)
+        self.steps.append(f"{name} AS (INSERT INTO {table} ({names}) {' UNION ALL '.join(rows)} {suffix})")
 
-    steps = [f"new_hold AS ({insert([new_hold])} ON CONFLICT (key) DO NOTHING RETURNING id)"]
-    steps.append(
-        f"debit AS (UPDATE {connection.ops.quote_name(Wallet._meta.db_table)} SET balance = balance - %s "  # noqa: S608
-        "WHERE id = %s AND balance >= %s AND EXISTS (SELECT 1 FROM new_hold) RETURNING balance)"
-    )
-    params.extend([new_hold.amount, wallet.pk, new_hold.amount])
-    steps.append(f"tx AS ({insert([tx], 'new_hold, debit', hold_id='new_hold.id')} RETURNING id)")
-    steps.append(f"entries AS ({insert(entries, 'tx', transaction_id='tx.id')})")
-    for i, spend in enumerate(_spend_rows(new_hold, wallet=wallet)):
-        # The counter rows of the month are created by the first hold; the partial unique indexes
-        # (billing_spend_wallet_unique / billing_spend_member_unique) name the row to add to.
-        if spend.user_id is None:
-            target = "(wallet_id, month) WHERE user_id IS NULL"
-        else:
-            target = "(wallet_id, month, user_id) WHERE user_id IS NOT NULL"
-        steps.append(
-            f"spend{i} AS ({insert([spend], 'tx')} ON CONFLICT {target} "
-            f"DO UPDATE SET spent = {MonthlySpend._meta.db_table}.spent + EXCLUDED.spent)"
-        )
-    # Only model metadata (table and column names) is formatted into the SQL; every value is a parameter.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH " + ", ".join(steps) + " SELECT (SELECT id FROM new_hold), (SELECT balance FROM debit)",  # noqa: S608
-            params,
-        )
-        hold_id, balance = cursor.fetchone()
-    if hold_id is None:
-        return False
-    if balance is None:  # the conditional update refused: the check above makes this unreachable but for a bug
-        raise InsufficientCredits(need=new_hold.amount, have=wallet.balance)
-    new_hold.pk = hold_id
-    new_hold._state.adding, new_hold._state.db = False, connection.alias
-    return True
-
-
-_HOLD_WRITERS = {"postgresql": _write_hold_postgresql}  # by connection.vendor; others use _write_hold_portable
-
-
-def _insert_values(obj: Any, **expressions: str) -> tuple[str, str, str, list[Any]]:
-    """``(table, columns, values, params)`` to INSERT the unsaved model instance ``obj`` as Django would (its fields'
-    defaults and database conversions; the auto primary key left to the database), except that the columns named in
-    ``expressions`` (by attname) take that SQL instead (an id an earlier step of the statement returned)."""
-    quote = connection.ops.quote_name
-    names, values, params = [], [], []
-    for field in obj._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        names.append(quote(field.column))
-        if field.attname in expressions:
-            values.append(expressions[field.attname])
-        else:
-            values.append("%s")
-            params.append(field.get_db_prep_save(getattr(obj, field.attname), connection))
-    return quote(obj._meta.db_table), ", ".join(names), ", ".join(values), params
+    def sql(self, select: str) -> str:
+        return "WITH " + ", ".join(self.steps) + " " + select
 
 
 def _spend_rows(hold: Hold, *, wallet: Wallet) -> list[MonthlySpend]:
