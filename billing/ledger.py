@@ -490,7 +490,12 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> HoldWrite:
         created_at=now,
     )
     entries = [LedgerEntry(account=account, wallet=w, amount=amount, created_at=now) for account, w, amount in lines]
-    statement = _CteStatement()
+    spends = _spend_rows(new_hold, wallet=wallet)
+    # The statement's text depends only on which counters move; after the first hold of each kind only its
+    # parameters are computed.
+    shape = tuple(spend.user_id is not None for spend in spends)
+    cached_sql = _HOLD_SQL.get(shape)
+    statement = _CteStatement(with_sql=cached_sql is None)
     statement.insert("new_hold", [new_hold], suffix="ON CONFLICT (key) DO NOTHING RETURNING id")
     statement.add(
         f"debit AS (UPDATE {_table(Wallet)} SET balance = balance - %s "  # noqa: S608 (a table name)
@@ -499,7 +504,7 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> HoldWrite:
     )
     statement.insert("tx", [tx], source="new_hold, debit", suffix="RETURNING id", hold_id="new_hold.id")
     statement.insert("entries", entries, source="tx", transaction_id="tx.id")
-    for i, spend in enumerate(_spend_rows(new_hold, wallet=wallet)):
+    for i, spend in enumerate(spends):
         target = "(wallet_id, month) WHERE user_id IS NULL"
         if spend.user_id is not None:
             target = "(wallet_id, month, user_id) WHERE user_id IS NOT NULL"
@@ -510,7 +515,9 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> HoldWrite:
             source="tx",
             suffix=f"ON CONFLICT {target} DO UPDATE SET spent = {counters}.spent + EXCLUDED.spent",
         )
-    sql, params = statement.sql("SELECT (SELECT id FROM new_hold), (SELECT balance FROM debit)"), statement.params
+    if cached_sql is None:
+        cached_sql = _HOLD_SQL[shape] = statement.sql("SELECT (SELECT id FROM new_hold), (SELECT balance FROM debit)")
+    sql, params = cached_sql, statement.params
 
     def write(locked: Wallet) -> bool:
         with connection.cursor() as cursor:
@@ -528,13 +535,16 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> HoldWrite:
 
 
 _HOLD_WRITERS: dict[str, Callable[..., HoldWrite]] = {"postgresql": _prepare_hold_postgresql}  # by connection.vendor
+_HOLD_SQL: dict[tuple[bool, ...], str] = {}  # _prepare_hold_postgresql's statements, by the counters they move
 
 
 class _CteStatement:
     """``WITH name AS (…), … SELECT …``, built step by step. Only model metadata (table and column names) and the
-    fixed SQL above are formatted into it; every value is a parameter."""
+    fixed SQL above are formatted into it; every value is a parameter. ``with_sql=False`` collects only the
+    parameters (in the same order), for a statement whose text is already known."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, with_sql: bool = True) -> None:
+        self.with_sql = with_sql
         self.steps: list[str] = []
         self.params: list[Any] = []
         self.db = transaction.get_connection()  # the connection itself, not the per-thread proxy: looked up once
@@ -561,6 +571,8 @@ class _CteStatement:
                     self.params.append(field.get_db_prep_save(getattr(obj, field.attname), self.db))
             values_sql = ", ".join(values)
             rows.append(f"SELECT {values_sql} FROM {source}" if source else f"VALUES ({values_sql})")  # noqa: S608
+        if not self.with_sql:
+            return
         table, names = quote(objs[0]._meta.db_table), ", ".join(quote(field.column) for field in fields)
         self.steps.append(f"{name} AS (INSERT INTO {table} ({names}) {' UNION ALL '.join(rows)} {suffix})")
 
