@@ -497,10 +497,11 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> HoldWrite:
     cached_sql = _HOLD_SQL.get(shape)
     statement = _CteStatement(with_sql=cached_sql is None)
     statement.insert("new_hold", [new_hold], suffix="ON CONFLICT (key) DO NOTHING RETURNING id")
+    debit = -sum(amount for account, _, amount in lines if account == Account.WALLET)
     statement.add(
         f"debit AS (UPDATE {_table(Wallet)} SET balance = balance - %s "  # noqa: S608 (a table name)
         "WHERE id = %s AND balance >= %s AND EXISTS (SELECT 1 FROM new_hold) RETURNING balance)",
-        [new_hold.amount, wallet.pk, new_hold.amount],
+        [debit, wallet.pk, debit],
     )
     statement.insert("tx", [tx], source="new_hold, debit", suffix="RETURNING id", hold_id="new_hold.id")
     statement.insert("entries", entries, source="tx", transaction_id="tx.id")
