@@ -23,6 +23,7 @@ import copy
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -344,21 +345,17 @@ def hold(
     existing hold (a retried pipeline step); with anything else it raises ``DuplicateHold``.
 
     All holds on one wallet queue for its lock, so how long a hold keeps it bounds the wallet's holds per second.
-    Everything that needs no lock is done before taking it: the retry lookup, the cap and budget settings, building
-    the rows and the statement that writes them. Under the lock there are only the locked read, the month counters
-    (a team pool with limits), the check, the writes (one statement on PostgreSQL) and the commit."""
+    What needs no lock is done before taking it: the key (the hold's row is inserted, or found: a retry), the hold's
+    ledger transaction, the cap and budget settings. Under the lock there are only the locked read, the month
+    counters (a team pool with limits), the check, the conditional balance update with the counters (one statement
+    on PostgreSQL) and the commit. Rows written before a refusal are rolled back with it."""
     if amount <= 0:
         raise ValueError("A hold must be a positive number of credits.")
     if not key:
         raise ValueError("A hold needs a key (the job's UUID).")
-    existing = _hold_with_key(key)
-    if existing is not None:
-        return _same_hold(existing, wallet_id=wallet.pk, amount=amount)
-    limits = pool_limits(wallet=wallet, user=user, team=team)
     columns = _meta_columns(reference_meta, _META_FIELDS)
     columns.setdefault("reference", key)
-    # ``created_at`` is when the hold was asked for: the month it counts in is fixed before the lock, so that the
-    # statement can be built outside it; the cap check below reads the counters of that same month.
+    # ``created_at`` is when the hold was asked for, before the lock: the cap check reads the counters of its month.
     new_hold = Hold(
         wallet=wallet,
         user=user,
@@ -370,14 +367,17 @@ def hold(
         **columns,
     )
     prepare = _HOLD_WRITERS.get(connection.vendor, _prepare_hold_portable)
-    write = prepare(new_hold, description=description or f"Hold for {key}")
+    writes = prepare(new_hold, description=description or f"Hold for {key}")
+    if not writes.place():
+        return _same_hold(Hold.objects.get(key=key), wallet_id=wallet.pk, amount=amount)  # a retry
+    limits = pool_limits(wallet=wallet, user=user, team=team)
 
     locked = _lock_wallet(wallet)
     caps = _caps_under_lock(limits, wallet=locked, user=user, now=new_hold.created_at)
     refusal = spending_refusal(wallet=locked, amount=amount, caps=caps)
     if refusal is not None:
         raise refusal
-    if not write(locked):
+    if not writes.complete(locked):
         # A concurrent call with the same key got in first (it committed while this one waited): nothing was written.
         return _same_hold(Hold.objects.get(key=key), wallet_id=wallet.pk, amount=amount)
     notices.after_hold(wallet=locked, balance_before=locked.balance, amount=amount, user=user, team=team, caps=caps)
@@ -392,16 +392,6 @@ def _same_hold(existing: Hold, *, wallet_id: int, amount: int) -> Hold:
     if existing.wallet_id == wallet_id and existing.amount == amount:
         return existing
     raise DuplicateHold(f"Job {existing.key} already has a hold of {existing.amount} credits.")
-
-
-def _hold_with_key(key: str) -> Hold | None:
-    """The hold placed with ``key``, if any. Looked up before the wallet is locked: a retry that finds its hold needs
-    no lock (a concurrent first call with the same key is caught when writing, see ``hold``). The usual answer is
-    "none", so that is a plain indexed read; only a found hold is loaded through the ORM."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {_table(Hold)} WHERE key = %s", [key])  # noqa: S608 (a table name)
-        row = cursor.fetchone()
-    return Hold.objects.get(pk=row[0]) if row is not None else None
 
 
 def _lock_wallet(wallet: Wallet) -> Wallet:
@@ -443,17 +433,25 @@ def _hold_lines(hold: Hold, *, wallet: Wallet) -> list[Line]:
     return [(Account.WALLET, wallet, -hold.amount), (Account.HOLDS, None, hold.amount)]
 
 
-# A hold's writes are prepared before the wallet is locked and run under the lock, after the check: ``prepare(new_hold,
-# description=…)`` returns ``write(locked_wallet)``, which writes the hold, its ledger transaction and the month
-# counters and returns True, or writes nothing and returns False if a hold with the key exists by then. Two ways,
-# the same rows: the ORM (any database), and one statement on PostgreSQL. The test suite runs both on PostgreSQL.
-HoldWrite = Callable[[Wallet], bool]
+@dataclass(frozen=True)
+class _HoldWrites:
+    """How a hold is written, in two steps around the wallet's lock. ``place()``, before the lock, claims the key:
+    False (nothing written) if a hold with it exists, a retry. ``complete(locked_wallet)``, under the lock after the
+    check, moves the balance by the conditional update and the month counters, and has the hold and its balanced
+    ledger transaction written by then; False (nothing written) if the key was taken meanwhile. Two ways, the same
+    rows: the ORM (any database), and PostgreSQL's data-modifying CTEs. The test suite runs both on PostgreSQL."""
+
+    place: Callable[[], bool]
+    complete: Callable[[Wallet], bool]
 
 
-def _prepare_hold_portable(new_hold: Hold, *, description: str) -> HoldWrite:
-    """The hold's writes with the ORM, one statement per row."""
+def _prepare_hold_portable(new_hold: Hold, *, description: str) -> _HoldWrites:
+    """The ORM, one statement per row, all of them under the lock."""
 
-    def write(wallet: Wallet) -> bool:
+    def place() -> bool:
+        return not Hold.objects.filter(key=new_hold.key).exists()
+
+    def complete(wallet: Wallet) -> bool:
         if Hold.objects.filter(key=new_hold.key).exists():
             return False
         new_hold.save(force_insert=True)
@@ -469,15 +467,16 @@ def _prepare_hold_portable(new_hold: Hold, *, description: str) -> HoldWrite:
         _count_spend(hold=new_hold, wallet=wallet, delta=new_hold.amount)
         return True
 
-    return write
+    return _HoldWrites(place=place, complete=complete)
 
 
-def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> HoldWrite:
-    """The hold's writes as ONE statement of data-modifying CTEs, so the wallet lock is held for one round trip
-    instead of five. Each step selects from the rows the step before returned, so if the key is taken (``ON CONFLICT
-    DO NOTHING``: a concurrent call with the same key committed first) nothing at all is written. The balance moves
-    by the same conditional update as in ``_post``; the counters are upserted (the first hold of a month creates
-    them) on their partial unique indexes, ``billing_spend_wallet_unique`` and ``billing_spend_member_unique``."""
+def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> _HoldWrites:
+    """Two statements of data-modifying CTEs, each step selecting from the rows the step before returned, so that
+    an empty step writes nothing after it. ``place`` inserts the hold (``ON CONFLICT (key) DO NOTHING``: the key is
+    taken, nothing is written) and its transaction's balanced entries, before the lock: nothing needs it, and a
+    refused hold's rows roll back with the refusal. ``complete``, under the lock, is the same conditional update as
+    in ``_post`` and the counters' upserts (the first hold of a month creates them) on their partial unique indexes
+    ``billing_spend_wallet_unique`` and ``billing_spend_member_unique``."""
     wallet = new_hold.wallet
     lines = _balanced_lines(TxKind.HOLD, _hold_lines(new_hold, wallet=wallet))
     now = new_hold.created_at
@@ -491,52 +490,63 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> HoldWrite:
     )
     entries = [LedgerEntry(account=account, wallet=w, amount=amount, created_at=now) for account, w, amount in lines]
     spends = _spend_rows(new_hold, wallet=wallet)
-    # The statement's text depends only on which counters move; after the first hold of each kind only its
+
+    # The statements' text depends only on which counters move; after the first hold of each kind only their
     # parameters are computed.
-    shape = tuple(spend.user_id is not None for spend in spends)
-    cached_sql = _HOLD_SQL.get(shape)
-    statement = _CteStatement(with_sql=cached_sql is None)
-    statement.insert("new_hold", [new_hold], suffix="ON CONFLICT (key) DO NOTHING RETURNING id")
+    place_sql = _HOLD_SQL.get(("place",))
+    placing = _CteStatement(with_sql=place_sql is None)
+    placing.insert("new_hold", [new_hold], suffix="ON CONFLICT (key) DO NOTHING RETURNING id")
+    placing.insert("tx", [tx], source="new_hold", suffix="RETURNING id", hold_id="new_hold.id")
+    placing.insert("entries", entries, source="tx", transaction_id="tx.id")
+    if place_sql is None:
+        place_sql = _HOLD_SQL[("place",)] = placing.sql("SELECT (SELECT id FROM new_hold)")
+
+    shape = ("complete", *(spend.user_id is not None for spend in spends))
+    complete_sql = _HOLD_SQL.get(shape)
+    completing = _CteStatement(with_sql=complete_sql is None)
     debit = -sum(amount for account, _, amount in lines if account == Account.WALLET)
-    statement.add(
+    completing.add(
         f"debit AS (UPDATE {_table(Wallet)} SET balance = balance - %s "  # noqa: S608 (a table name)
-        "WHERE id = %s AND balance >= %s AND EXISTS (SELECT 1 FROM new_hold) RETURNING balance)",
+        "WHERE id = %s AND balance >= %s RETURNING balance)",
         [debit, wallet.pk, debit],
     )
-    statement.insert("tx", [tx], source="new_hold, debit", suffix="RETURNING id", hold_id="new_hold.id")
-    statement.insert("entries", entries, source="tx", transaction_id="tx.id")
     for i, spend in enumerate(spends):
         target = "(wallet_id, month) WHERE user_id IS NULL"
         if spend.user_id is not None:
             target = "(wallet_id, month, user_id) WHERE user_id IS NOT NULL"
         counters = _table(MonthlySpend)
-        statement.insert(
+        completing.insert(
             f"spend{i}",
             [spend],
-            source="tx",
+            source="debit",
             suffix=f"ON CONFLICT {target} DO UPDATE SET spent = {counters}.spent + EXCLUDED.spent",
         )
-    if cached_sql is None:
-        cached_sql = _HOLD_SQL[shape] = statement.sql("SELECT (SELECT id FROM new_hold), (SELECT balance FROM debit)")
-    sql, params = cached_sql, statement.params
+    if complete_sql is None:
+        complete_sql = _HOLD_SQL[shape] = completing.sql("SELECT (SELECT balance FROM debit)")
 
-    def write(locked: Wallet) -> bool:
+    def place() -> bool:
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            hold_id, balance = cursor.fetchone()
+            cursor.execute(place_sql, placing.params)
+            (hold_id,) = cursor.fetchone()
         if hold_id is None:
             return False
-        if balance is None:  # the conditional update refused: the check makes this unreachable, but for a bug
-            raise InsufficientCredits(need=new_hold.amount, have=locked.balance)
         new_hold.pk = hold_id
         new_hold._state.adding, new_hold._state.db = False, connection.alias
         return True
 
-    return write
+    def complete(locked: Wallet) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(complete_sql, completing.params)
+            (balance,) = cursor.fetchone()
+        if balance is None:  # the conditional update refused: the check makes this unreachable, but for a bug
+            raise InsufficientCredits(need=new_hold.amount, have=locked.balance)
+        return True
+
+    return _HoldWrites(place=place, complete=complete)
 
 
-_HOLD_WRITERS: dict[str, Callable[..., HoldWrite]] = {"postgresql": _prepare_hold_postgresql}  # by connection.vendor
-_HOLD_SQL: dict[tuple[bool, ...], str] = {}  # _prepare_hold_postgresql's statements, by the counters they move
+_HOLD_WRITERS: dict[str, Callable[..., _HoldWrites]] = {"postgresql": _prepare_hold_postgresql}  # by vendor
+_HOLD_SQL: dict[tuple[Any, ...], str] = {}  # _prepare_hold_postgresql's statements: ("place",), ("complete", …)
 
 
 class _CteStatement:

@@ -109,22 +109,47 @@ def test_pool_holds_create_and_then_move_the_month_counters_and_the_limits_hold(
 
 
 @pytest.mark.django_db
-def test_a_key_taken_while_waiting_for_the_lock_answers_like_a_retry(
-    hold_writes: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The retry lookup runs before the lock, so a concurrent first call with the same key can commit in between.
-    The write then finds the key taken and writes nothing; the hold answers as for any retry."""
+def test_a_retry_returns_the_hold_and_writes_nothing_more(hold_writes: str) -> None:
     wallet = funded_wallet(100)
     user = wallet.user
     assert user is not None
     first = ledger.hold(wallet=wallet, amount=30, key="job-1", user=user, team=None)
-    monkeypatch.setattr(ledger, "_hold_with_key", lambda key: None)  # the lookup ran before the first call committed
+    ledger.wallet_freeze(wallet=wallet, reason="fraud review")  # a retry needs no spending check
     again = ledger.hold(wallet=wallet, amount=30, key="job-1", user=user, team=None)
     assert again.pk == first.pk
     with pytest.raises(DuplicateHold):
         ledger.hold(wallet=wallet, amount=31, key="job-1", user=user, team=None)
-    wallet.refresh_from_db()
-    assert wallet.balance == 70
+    assert Wallet.objects.get(pk=wallet.pk).balance == 70
+    assert LedgerTransaction.objects.filter(kind=TxKind.HOLD).count() == 1
+    _assert_books_balanced()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_from_8_threads_at_once_holds_once(hold_writes: str) -> None:
+    """Concurrent first calls with one key (a retried pipeline step racing itself): one hold, and every call gets it
+    back; none fails or holds twice."""
+    skip_unless_postgres()
+    wallet = funded_wallet(100)
+    user = wallet.user
+    assert user is not None
+    barrier = threading.Barrier(8)
+
+    def one(_: int) -> int | str:
+        try:
+            barrier.wait()
+            return ledger.hold(wallet=wallet, amount=30, key="job-1", user=user, team=None).pk
+        except Exception as exc:  # any error fails the test below
+            return f"error: {type(exc).__name__}: {exc}"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as threads:
+        results = list(threads.map(one, range(8)))
+
+    hold = Hold.objects.get(key="job-1")
+    assert results == [hold.pk] * 8
+    assert Wallet.objects.get(pk=wallet.pk).balance == 70
     assert LedgerTransaction.objects.filter(kind=TxKind.HOLD).count() == 1
     _assert_books_balanced()
 
