@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -480,24 +480,28 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> _HoldWrites
     wallet = new_hold.wallet
     lines = _balanced_lines(TxKind.HOLD, _hold_lines(new_hold, wallet=wallet))
     now = new_hold.created_at
-    tx = LedgerTransaction(
-        kind=TxKind.HOLD,
-        idempotency_key=new_hold.key,
-        description=description[:300],
-        wallet=wallet,
-        created_by_id=new_hold.user_id,
-        created_at=now,
-    )
-    entries = [LedgerEntry(account=account, wallet=w, amount=amount, created_at=now) for account, w, amount in lines]
+    # The transaction and its entries as column values: cheaper than model instances, and nothing reads them back.
+    tx = {
+        "kind": TxKind.HOLD,
+        "idempotency_key": new_hold.key,
+        "description": description[:300],
+        "wallet_id": wallet.pk,
+        "created_by_id": new_hold.user_id,
+        "created_at": now,
+    }
+    entries = [
+        {"account": account, "wallet_id": w.pk if w is not None else None, "amount": amount, "created_at": now}
+        for account, w, amount in lines
+    ]
     spends = _spend_rows(new_hold, wallet=wallet)
 
     # The statements' text depends only on which counters move; after the first hold of each kind only their
     # parameters are computed.
     place_sql = _HOLD_SQL.get(("place",))
     placing = _CteStatement(with_sql=place_sql is None)
-    placing.insert("new_hold", [new_hold], suffix="ON CONFLICT (key) DO NOTHING RETURNING id")
-    placing.insert("tx", [tx], source="new_hold", suffix="RETURNING id", hold_id="new_hold.id")
-    placing.insert("entries", entries, source="tx", transaction_id="tx.id")
+    placing.insert("new_hold", Hold, [new_hold], suffix="ON CONFLICT (key) DO NOTHING RETURNING id")
+    placing.insert("tx", LedgerTransaction, [tx], source="new_hold", suffix="RETURNING id", hold_id="new_hold.id")
+    placing.insert("entries", LedgerEntry, entries, source="tx", transaction_id="tx.id")
     if place_sql is None:
         place_sql = _HOLD_SQL[("place",)] = placing.sql("SELECT (SELECT id FROM new_hold)")
 
@@ -517,6 +521,7 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> _HoldWrites
         counters = _table(MonthlySpend)
         completing.insert(
             f"spend{i}",
+            MonthlySpend,
             [spend],
             source="debit",
             suffix=f"ON CONFLICT {target} DO UPDATE SET spent = {counters}.spent + EXCLUDED.spent",
@@ -564,27 +569,41 @@ class _CteStatement:
         self.steps.append(step)
         self.params.extend(params)
 
-    def insert(self, name: str, objs: list[Any], *, source: str = "", suffix: str = "", **expressions: str) -> None:
-        """Step ``name``: INSERT the unsaved model instances ``objs`` (of one model) as Django would (their fields'
-        defaults and database conversions; the auto primary key left to the database). Without ``source`` as VALUES;
-        with it, each one SELECTed ``FROM source`` (the rows an earlier step returned: none, nothing inserted).
-        ``expressions`` (attname → SQL) give columns that come from those rows, e.g. ``hold_id="new_hold.id"``."""
+    def insert(
+        self,
+        name: str,
+        model: type[Model],
+        objs: Sequence[Model | dict[str, Any]],
+        *,
+        source: str = "",
+        suffix: str = "",
+        **expressions: str,
+    ) -> None:
+        """Step ``name``: INSERT ``objs`` into ``model``'s table as Django would (the fields' defaults and database
+        conversions; the auto primary key left to the database). Each is an unsaved instance, or a dict of attname →
+        value (the field's default for the rest). Without ``source`` as VALUES; with it, each one SELECTed ``FROM
+        source`` (the rows an earlier step returned: none, nothing inserted). ``expressions`` (attname → SQL) give
+        columns that come from those rows, e.g. ``hold_id="new_hold.id"``."""
         quote = self.db.ops.quote_name
-        fields = [field for field in objs[0]._meta.concrete_fields if not field.primary_key]
+        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
         rows = []
         for obj in objs:
             values = []
             for field in fields:
                 if field.attname in expressions:
                     values.append(expressions[field.attname])
+                    continue
+                if isinstance(obj, dict):
+                    value = obj[field.attname] if field.attname in obj else field.get_default()
                 else:
-                    values.append("%s")
-                    self.params.append(field.get_db_prep_save(getattr(obj, field.attname), self.db))
+                    value = getattr(obj, field.attname)
+                values.append("%s")
+                self.params.append(field.get_db_prep_save(value, self.db))
             values_sql = ", ".join(values)
             rows.append(f"SELECT {values_sql} FROM {source}" if source else f"VALUES ({values_sql})")  # noqa: S608
         if not self.with_sql:
             return
-        table, names = quote(objs[0]._meta.db_table), ", ".join(quote(field.column) for field in fields)
+        table, names = quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
         self.steps.append(f"{name} AS (INSERT INTO {table} ({names}) {' UNION ALL '.join(rows)} {suffix})")
 
     def sql(self, select: str) -> str:
