@@ -337,7 +337,7 @@ def hold(
 ) -> Hold:
     """Set ``amount`` credits aside from ``wallet`` for one job (``key`` = the job UUID).
 
-    Atomic with the balance: the wallet row is locked (``SELECT … FOR UPDATE``) while the one spending check
+    Atomic with the balance: the wallet row is locked (``SELECT … FOR NO KEY UPDATE``) while the one spending check
     (``billing.spending``: frozen, debt, the member's monthly cap and the team's budget from the O(1) month
     counters, the balance) runs, and the balance moves by a conditional update; the month counters move in the same
     transaction. Raises ``WalletFrozen``, ``OutstandingDebt``, ``CapExceeded`` or ``InsufficientCredits``. The same
@@ -395,11 +395,17 @@ def _same_hold(existing: Hold, *, wallet_id: int, amount: int) -> Hold:
 
 
 def _lock_wallet(wallet: Wallet) -> Wallet:
-    """Lock ``wallet``'s row until the transaction ends (``SELECT … FOR UPDATE``; SQLite has no row locks, its
-    IMMEDIATE transactions already hold the database's write lock) and return a copy of ``wallet`` with the row's
-    current balance, debt and freeze. A copy, because the caller's object may be shared (threads); it gets the new
-    values once the hold is written. Plain SQL: building the ORM query would take longer than running it."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    """Lock ``wallet``'s row until the transaction ends and return a copy of ``wallet`` with the row's current
+    balance, debt and freeze. A copy, because the caller's object may be shared (threads); it gets the new values
+    once the hold is written. Plain SQL: building the ORM query would take longer than running it.
+
+    PostgreSQL's lock is ``FOR NO KEY UPDATE``: every other writer of the row takes at least that (``FOR UPDATE``,
+    an ``UPDATE``), so holds still wait for each other and for them, but not for the foreign-key checks (``KEY
+    SHARE``) of rows that reference the wallet, such as a hold's own rows, inserted before the lock. SQLite has no
+    row locks: its IMMEDIATE transactions already hold the database's write lock."""
+    features = connection.features
+    lock = " FOR NO KEY UPDATE" if features.has_select_for_no_key_update else ""
+    lock = lock or (" FOR UPDATE" if features.has_select_for_update else "")
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT balance, debt, frozen, frozen_reason FROM {_table(Wallet)} WHERE id = %s{lock}",  # noqa: S608
