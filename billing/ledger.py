@@ -19,13 +19,16 @@ unfreeze it (``wallet_unfreeze``), because a disputed payment may be fraud.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Model
 from django.utils import timezone
 
 from billing import notices
@@ -43,7 +46,7 @@ from billing.models import (
     Wallet,
 )
 from billing.spending import spending_refusal
-from billing.wallets import cap_status, month_start
+from billing.wallets import CapStatus, PoolLimits, month_spent, month_start, pool_limits
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -71,9 +74,7 @@ def _post(
     """Write one balanced transaction and move the cached wallet balances/debts with it. Must run inside an atomic
     block (every public function here is ``@transaction.atomic``). Raises ``InsufficientCredits`` (and writes
     nothing that survives the caller's rollback) if a wallet would go below zero."""
-    lines = [line for line in lines if line[2] != 0]
-    if sum(amount for _, _, amount in lines) != 0:
-        raise AssertionError(f"Unbalanced ledger transaction {kind}: {lines!r}")
+    lines = _balanced_lines(kind, lines)
     balance_deltas: dict[int, int] = defaultdict(int)
     debt_deltas: dict[int, int] = defaultdict(int)
     for account, line_wallet, amount in lines:
@@ -114,6 +115,14 @@ def _post(
     if kind != TxKind.DEBT_REPAYMENT and balance_deltas.get(wallet.pk, 0) > 0:
         _repay_debt(wallet_id=wallet.pk, after=tx)
     return tx
+
+
+def _balanced_lines(kind: str, lines: Iterable[Line]) -> list[Line]:
+    """``lines`` without zero amounts; an ``AssertionError`` unless they sum to zero."""
+    lines = [line for line in lines if line[2] != 0]
+    if sum(amount for _, _, amount in lines) != 0:
+        raise AssertionError(f"Unbalanced ledger transaction {kind}: {lines!r}")
+    return lines
 
 
 def _repay_debt(*, wallet_id: int, after: LedgerTransaction) -> None:
@@ -328,62 +337,314 @@ def hold(
 ) -> Hold:
     """Set ``amount`` credits aside from ``wallet`` for one job (``key`` = the job UUID).
 
-    Atomic with the balance: the wallet row is locked (``SELECT … FOR UPDATE``) while the one spending check
+    Atomic with the balance: the wallet row is locked (``SELECT … FOR NO KEY UPDATE``) while the one spending check
     (``billing.spending``: frozen, debt, the member's monthly cap and the team's budget from the O(1) month
     counters, the balance) runs, and the balance moves by a conditional update; the month counters move in the same
     transaction. Raises ``WalletFrozen``, ``OutstandingDebt``, ``CapExceeded`` or ``InsufficientCredits``. The same
     key again with the same wallet and amount returns the
-    existing hold (a retried pipeline step); with anything else it raises ``DuplicateHold``."""
+    existing hold (a retried pipeline step); with anything else it raises ``DuplicateHold``.
+
+    All holds on one wallet queue for its lock, so how long a hold keeps it bounds the wallet's holds per second.
+    What needs no lock is done before taking it: the key (the hold's row is inserted, or found: a retry), the hold's
+    ledger transaction, the cap and budget settings. Under the lock there are only the locked read, the month
+    counters (a team pool with limits), the check, the conditional balance update with the counters (one statement
+    on PostgreSQL) and the commit. Rows written before a refusal are rolled back with it."""
     if amount <= 0:
         raise ValueError("A hold must be a positive number of credits.")
     if not key:
         raise ValueError("A hold needs a key (the job's UUID).")
-    locked = Wallet.objects.select_for_update().get(pk=wallet.pk)
-    existing = Hold.objects.filter(key=key).first()
-    if existing is not None:
-        if existing.wallet_id == locked.pk and existing.amount == amount:
-            return existing
-        raise DuplicateHold(f"Job {key} already has a hold of {existing.amount} credits.")
-    caps = cap_status(wallet=locked, user=user, team=team)
+    columns = _meta_columns(reference_meta, _META_FIELDS)
+    columns.setdefault("reference", key)
+    # ``created_at`` is when the hold was asked for, before the lock: the cap check reads the counters of its month.
+    new_hold = Hold(
+        wallet=wallet,
+        user=user,
+        team=team,
+        key=key,
+        amount=amount,
+        description=description[:300],
+        created_at=timezone.now(),
+        **columns,
+    )
+    prepare = _HOLD_WRITERS.get(connection.vendor, _prepare_hold_portable)
+    writes = prepare(new_hold, description=description or f"Hold for {key}")
+    if not writes.place():
+        return _same_hold(Hold.objects.get(key=key), wallet_id=wallet.pk, amount=amount)  # a retry
+    limits = pool_limits(wallet=wallet, user=user, team=team)
+
+    locked = _lock_wallet(wallet)
+    caps = _caps_under_lock(limits, wallet=locked, user=user, now=new_hold.created_at)
     refusal = spending_refusal(wallet=locked, amount=amount, caps=caps)
     if refusal is not None:
         raise refusal
-    columns = _meta_columns(reference_meta, _META_FIELDS)
-    columns.setdefault("reference", key)
-    new_hold = Hold.objects.create(
-        wallet=locked, user=user, team=team, key=key, amount=amount, description=description[:300], **columns
-    )
-    _post(
-        kind=TxKind.HOLD,
-        wallet=locked,
-        lines=[(Account.WALLET, locked, -amount), (Account.HOLDS, None, amount)],
-        key=key,
-        description=description or f"Hold for {key}",
-        hold=new_hold,
-        created_by=user,
-    )
-    _count_spend(hold=new_hold, wallet=locked, delta=amount)
+    if not writes.complete(locked):
+        # A concurrent call with the same key got in first (it committed while this one waited): nothing was written.
+        return _same_hold(Hold.objects.get(key=key), wallet_id=wallet.pk, amount=amount)
     notices.after_hold(wallet=locked, balance_before=locked.balance, amount=amount, user=user, team=team, caps=caps)
-    _refresh(wallet)
+    # The caller's wallet shows the new state without reading the row again: the lock made these values current.
+    wallet.balance = locked.balance - amount
+    wallet.debt, wallet.frozen, wallet.frozen_reason = locked.debt, locked.frozen, locked.frozen_reason
     return new_hold
 
 
-def _count_spend(*, hold: Hold, wallet: Wallet, delta: int) -> None:
-    """Move the month counters of ``hold`` (the wallet's and its member's, in the month the hold was placed) by
-    ``delta``, in the caller's transaction: + the amount when held, − what was not charged when resolved."""
-    if delta == 0 or wallet.team_id is None:
-        return  # caps and budgets apply to team-pool spending only: a personal wallet's holds need no counter
+def _same_hold(existing: Hold, *, wallet_id: int, amount: int) -> Hold:
+    """A retried hold: the existing one if it is the same (wallet, amount), else ``DuplicateHold``."""
+    if existing.wallet_id == wallet_id and existing.amount == amount:
+        return existing
+    raise DuplicateHold(f"Job {existing.key} already has a hold of {existing.amount} credits.")
+
+
+def _lock_wallet(wallet: Wallet) -> Wallet:
+    """Lock ``wallet``'s row until the transaction ends and return a copy of ``wallet`` with the row's current
+    balance, debt and freeze. A copy, because the caller's object may be shared (threads); it gets the new values
+    once the hold is written. Plain SQL: building the ORM query would take longer than running it.
+
+    PostgreSQL's lock is ``FOR NO KEY UPDATE``: every other writer of the row takes at least that (``FOR UPDATE``,
+    an ``UPDATE``), so holds still wait for each other and for them, but not for the foreign-key checks (``KEY
+    SHARE``) of rows that reference the wallet, such as a hold's own rows, inserted before the lock. SQLite has no
+    row locks: its IMMEDIATE transactions already hold the database's write lock."""
+    features = connection.features
+    lock = " FOR NO KEY UPDATE" if features.has_select_for_no_key_update else ""
+    lock = lock or (" FOR UPDATE" if features.has_select_for_update else "")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT balance, debt, frozen, frozen_reason FROM {_table(Wallet)} WHERE id = %s{lock}",  # noqa: S608
+            [wallet.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Wallet.DoesNotExist(f"Wallet {wallet.pk} does not exist.")
+    locked = copy.copy(wallet)
+    locked.balance, locked.debt, locked.frozen, locked.frozen_reason = int(row[0]), int(row[1]), bool(row[2]), row[3]
+    return locked
+
+
+def _caps_under_lock(limits: PoolLimits | None, *, wallet: Wallet, user: User, now: datetime) -> CapStatus | None:
+    """The pool limits against the month's counters. Must run under the wallet's lock: every writer of the counters
+    holds it, so the values read here stay true until the hold commits."""
+    if limits is None:
+        return None
+    if not limits.needs_counters:
+        return limits.status(team_spent=0, member_spent=0)
+    team_spent, member_spent = month_spent(wallet=wallet, user=user, now=now)
+    return limits.status(team_spent=team_spent, member_spent=member_spent)
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _hold_lines(hold: Hold, *, wallet: Wallet) -> list[Line]:
+    """A hold's transaction: the amount moves out of the wallet into the holds account."""
+    return [(Account.WALLET, wallet, -hold.amount), (Account.HOLDS, None, hold.amount)]
+
+
+@dataclass(frozen=True)
+class _HoldWrites:
+    """How a hold is written, in two steps around the wallet's lock. ``place()``, before the lock, claims the key:
+    False (nothing written) if a hold with it exists, a retry. ``complete(locked_wallet)``, under the lock after the
+    check, moves the balance by the conditional update and the month counters, and has the hold and its balanced
+    ledger transaction written by then; False (nothing written) if the key was taken meanwhile. Two ways, the same
+    rows: the ORM (any database), and PostgreSQL's data-modifying CTEs. The test suite runs both on PostgreSQL."""
+
+    place: Callable[[], bool]
+    complete: Callable[[Wallet], bool]
+
+
+def _prepare_hold_portable(new_hold: Hold, *, description: str) -> _HoldWrites:
+    """The ORM, one statement per row, all of them under the lock."""
+
+    def place() -> bool:
+        return not Hold.objects.filter(key=new_hold.key).exists()
+
+    def complete(wallet: Wallet) -> bool:
+        if Hold.objects.filter(key=new_hold.key).exists():
+            return False
+        new_hold.save(force_insert=True)
+        _post(
+            kind=TxKind.HOLD,
+            wallet=wallet,
+            lines=_hold_lines(new_hold, wallet=wallet),
+            key=new_hold.key,
+            description=description,
+            hold=new_hold,
+            created_by=new_hold.user,
+        )
+        _count_spend(hold=new_hold, wallet=wallet, delta=new_hold.amount)
+        return True
+
+    return _HoldWrites(place=place, complete=complete)
+
+
+def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> _HoldWrites:
+    """Two statements of data-modifying CTEs, each step selecting from the rows the step before returned, so that
+    an empty step writes nothing after it. ``place`` inserts the hold (``ON CONFLICT (key) DO NOTHING``: the key is
+    taken, nothing is written) and its transaction's balanced entries, before the lock: nothing needs it, and a
+    refused hold's rows roll back with the refusal. ``complete``, under the lock, is the same conditional update as
+    in ``_post`` and the counters' upserts (the first hold of a month creates them) on their partial unique indexes
+    ``billing_spend_wallet_unique`` and ``billing_spend_member_unique``."""
+    wallet = new_hold.wallet
+    lines = _balanced_lines(TxKind.HOLD, _hold_lines(new_hold, wallet=wallet))
+    now = new_hold.created_at
+    # The transaction and its entries as column values: cheaper than model instances, and nothing reads them back.
+    tx = {
+        "kind": TxKind.HOLD,
+        "idempotency_key": new_hold.key,
+        "description": description[:300],
+        "wallet_id": wallet.pk,
+        "created_by_id": new_hold.user_id,
+        "created_at": now,
+    }
+    entries = [
+        {"account": account, "wallet_id": w.pk if w is not None else None, "amount": amount, "created_at": now}
+        for account, w, amount in lines
+    ]
+    spends = _spend_rows(new_hold, wallet=wallet)
+
+    # The statements' text depends only on which counters move; after the first hold of each kind only their
+    # parameters are computed.
+    place_sql = _HOLD_SQL.get(("place",))
+    placing = _CteStatement(with_sql=place_sql is None)
+    placing.insert("new_hold", Hold, [new_hold], suffix="ON CONFLICT (key) DO NOTHING RETURNING id")
+    placing.insert("tx", LedgerTransaction, [tx], source="new_hold", suffix="RETURNING id", hold_id="new_hold.id")
+    placing.insert("entries", LedgerEntry, entries, source="tx", transaction_id="tx.id")
+    if place_sql is None:
+        place_sql = _HOLD_SQL[("place",)] = placing.sql("SELECT (SELECT id FROM new_hold)")
+
+    shape = ("complete", *(spend.user_id is not None for spend in spends))
+    complete_sql = _HOLD_SQL.get(shape)
+    completing = _CteStatement(with_sql=complete_sql is None)
+    debit = -sum(amount for account, _, amount in lines if account == Account.WALLET)
+    completing.add(
+        f"debit AS (UPDATE {_table(Wallet)} SET balance = balance - %s "  # noqa: S608 (a table name)
+        "WHERE id = %s AND balance >= %s RETURNING balance)",
+        [debit, wallet.pk, debit],
+    )
+    for i, spend in enumerate(spends):
+        target = "(wallet_id, month) WHERE user_id IS NULL"
+        if spend.user_id is not None:
+            target = "(wallet_id, month, user_id) WHERE user_id IS NOT NULL"
+        counters = _table(MonthlySpend)
+        completing.insert(
+            f"spend{i}",
+            MonthlySpend,
+            [spend],
+            source="debit",
+            suffix=f"ON CONFLICT {target} DO UPDATE SET spent = {counters}.spent + EXCLUDED.spent",
+        )
+    if complete_sql is None:
+        complete_sql = _HOLD_SQL[shape] = completing.sql("SELECT (SELECT balance FROM debit)")
+
+    def place() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(place_sql, placing.params)
+            (hold_id,) = cursor.fetchone()
+        if hold_id is None:
+            return False
+        new_hold.pk = hold_id
+        new_hold._state.adding, new_hold._state.db = False, connection.alias
+        return True
+
+    def complete(locked: Wallet) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(complete_sql, completing.params)
+            (balance,) = cursor.fetchone()
+        if balance is None:  # the conditional update refused: the check makes this unreachable, but for a bug
+            raise InsufficientCredits(need=new_hold.amount, have=locked.balance)
+        return True
+
+    return _HoldWrites(place=place, complete=complete)
+
+
+_HOLD_WRITERS: dict[str, Callable[..., _HoldWrites]] = {"postgresql": _prepare_hold_postgresql}  # by vendor
+_HOLD_SQL: dict[tuple[Any, ...], str] = {}  # _prepare_hold_postgresql's statements: ("place",), ("complete", …)
+
+
+class _CteStatement:
+    """``WITH name AS (…), … SELECT …``, built step by step. Only model metadata (table and column names) and the
+    fixed SQL above are formatted into it; every value is a parameter. ``with_sql=False`` collects only the
+    parameters (in the same order), for a statement whose text is already known."""
+
+    def __init__(self, *, with_sql: bool = True) -> None:
+        self.with_sql = with_sql
+        self.steps: list[str] = []
+        self.params: list[Any] = []
+        self.db = transaction.get_connection()  # the connection itself, not the per-thread proxy: looked up once
+
+    def add(self, step: str, params: list[Any]) -> None:
+        self.steps.append(step)
+        self.params.extend(params)
+
+    def insert(
+        self,
+        name: str,
+        model: type[Model],
+        objs: Sequence[Model | dict[str, Any]],
+        *,
+        source: str = "",
+        suffix: str = "",
+        **expressions: str,
+    ) -> None:
+        """Step ``name``: INSERT ``objs`` into ``model``'s table as Django would (the fields' defaults and database
+        conversions; the auto primary key left to the database). Each is an unsaved instance, or a dict of attname →
+        value (the field's default for the rest). Without ``source`` as VALUES; with it, each one SELECTed ``FROM
+        source`` (the rows an earlier step returned: none, nothing inserted). ``expressions`` (attname → SQL) give
+        columns that come from those rows, e.g. ``hold_id="new_hold.id"``."""
+        quote = self.db.ops.quote_name
+        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        rows = []
+        for obj in objs:
+            values = []
+            for field in fields:
+                if field.attname in expressions:
+                    values.append(expressions[field.attname])
+                    continue
+                if isinstance(obj, dict):
+                    value = obj[field.attname] if field.attname in obj else field.get_default()
+                else:
+                    value = getattr(obj, field.attname)
+                values.append("%s")
+                self.params.append(field.get_db_prep_save(value, self.db))
+            values_sql = ", ".join(values)
+            rows.append(f"SELECT {values_sql} FROM {source}" if source else f"VALUES ({values_sql})")  # noqa: S608
+        if not self.with_sql:
+            return
+        table, names = quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
+        self.steps.append(f"{name} AS (INSERT INTO {table} ({names}) {' UNION ALL '.join(rows)} {suffix})")
+
+    def sql(self, select: str) -> str:
+        return "WITH " + ", ".join(self.steps) + " " + select
+
+
+def _spend_rows(hold: Hold, *, wallet: Wallet) -> list[MonthlySpend]:
+    """The month counters ``hold`` moves, unsaved with ``spent`` = its amount: the wallet's and its member's, in the
+    month the hold was placed. None for a personal wallet: caps and budgets apply to team-pool spending only."""
+    if wallet.team_id is None:
+        return []
     month = month_start(hold.created_at).date()
-    for user_id in (None, hold.user_id) if hold.user_id is not None else (None,):
-        rows = MonthlySpend.objects.filter(wallet_id=hold.wallet_id, month=month)
-        rows = rows.filter(user__isnull=True) if user_id is None else rows.filter(user_id=user_id)
+    users = (None, hold.user_id) if hold.user_id is not None else (None,)
+    return [
+        MonthlySpend(wallet_id=hold.wallet_id, month=month, user_id=user_id, spent=hold.amount) for user_id in users
+    ]
+
+
+def _count_spend(*, hold: Hold, wallet: Wallet, delta: int) -> None:
+    """Move the month counters of ``hold`` (``_spend_rows``) by ``delta``, in the caller's transaction: + the amount
+    when held, − what was not charged when resolved."""
+    if delta == 0:
+        return
+    for counter in _spend_rows(hold, wallet=wallet):
+        rows = MonthlySpend.objects.filter(wallet_id=counter.wallet_id, month=counter.month)
+        rows = rows.filter(user__isnull=True) if counter.user_id is None else rows.filter(user_id=counter.user_id)
         if rows.update(spent=F("spent") + delta) == 1:
             continue
         # First hold of the month: create the row. Concurrent first holds of one wallet cannot race (its row is
         # locked by ``hold``); a resolution finds the row its hold created.
         try:
             with transaction.atomic():
-                MonthlySpend.objects.create(wallet_id=hold.wallet_id, month=month, user_id=user_id, spent=delta)
+                MonthlySpend.objects.create(
+                    wallet_id=counter.wallet_id, month=counter.month, user_id=counter.user_id, spent=delta
+                )
         except IntegrityError:
             rows.update(spent=F("spent") + delta)
 

@@ -47,14 +47,29 @@ def _crossed(before: int, after: int, threshold: float) -> bool:
     return before < threshold <= after
 
 
+def _crossed_share(spent: int, amount: int, limit: int) -> bool:
+    """Whether spending ``amount`` more takes ``spent`` past the warning share (80%) of ``limit``."""
+    return _crossed(spent, spent + amount, CAP_WARNING_FRACTION * limit)
+
+
 def after_hold(
     *, wallet: Wallet, balance_before: int, amount: int, user: User, team: Team | None, caps: CapStatus | None
 ) -> None:
-    month = timezone.now().strftime("%Y-%m")
-    url = reverse("billing:wallet")
+    """Notify about what this hold crossed: the low-balance threshold, 80% of the member's cap or of the team's
+    budget. Runs under the wallet's lock (in the hold's transaction, so a rolled-back hold notifies nobody): when
+    nothing is crossed, as for almost every hold, it only compares numbers."""
     threshold = settings.LOW_BALANCE_CREDITS
     balance_after = balance_before - amount
-    if balance_before >= threshold > balance_after:
+    low_balance = balance_before >= threshold > balance_after
+    cap = caps.member_cap if caps is not None and team is not None else None
+    budget = caps.budget if caps is not None and team is not None else None
+    cap_crossed = caps is not None and cap is not None and _crossed_share(caps.member_spent, amount, cap)
+    budget_crossed = caps is not None and budget is not None and _crossed_share(caps.team_spent, amount, budget)
+    if not (low_balance or cap_crossed or budget_crossed):
+        return
+    month = timezone.now().strftime("%Y-%m")
+    url = reverse("billing:wallet")
+    if low_balance:
         if team is not None and (wallet.team_id == team.pk or team.is_personal):
             _emit_low_balance(team_id=team.pk, wallet=wallet, balance=balance_after, threshold=threshold)
         for reader in _wallet_readers(wallet):
@@ -66,27 +81,21 @@ def after_hold(
                 key=f"billing:low-balance:{wallet.pk}:{balance_before}:{balance_after}",
                 email=True,
             )
-    if caps is None or team is None:
-        return
-    if caps.member_cap is not None and _crossed(
-        caps.member_spent, caps.member_spent + amount, CAP_WARNING_FRACTION * caps.member_cap
-    ):
+    if cap_crossed and team is not None:
         notify(
             user=user,
             kind="billing.cap_warning",
-            message=f"You have used 80% of your {caps.member_cap}-credit monthly cap in {team}.",
+            message=f"You have used 80% of your {cap}-credit monthly cap in {team}.",
             url=url,
             key=f"billing:cap80:{team.pk}:{user.pk}:{month}",
             email=True,
         )
-    if caps.budget is not None and _crossed(
-        caps.team_spent, caps.team_spent + amount, CAP_WARNING_FRACTION * caps.budget
-    ):
+    if budget_crossed and team is not None:
         for reader in _wallet_readers(wallet):
             notify(
                 user=reader,
                 kind="billing.budget_warning",
-                message=f"{team} has used 80% of its {caps.budget}-credit monthly budget.",
+                message=f"{team} has used 80% of its {budget}-credit monthly budget.",
                 url=url,
                 key=f"billing:budget80:{team.pk}:{month}",
                 email=True,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Sum, When
 from django.utils import timezone
 
@@ -116,13 +116,19 @@ def pool_spent_this_month(*, wallet: Wallet, user: User | None = None, now: date
 
 def month_spent(*, wallet: Wallet, user: User | None = None, now: datetime | None = None) -> tuple[int, int]:
     """``(wallet total, the member's)`` committed this month, from the ``MonthlySpend`` counters: one indexed read,
-    however full the month is."""
-    month = month_start(now).date()
-    rows = MonthlySpend.objects.filter(wallet=wallet, month=month).filter(
-        Q(user__isnull=True) | Q(user=user) if user is not None else Q(user__isnull=True)
-    )
+    however full the month is. Plain SQL: a hold runs it while it holds the wallet's lock, where building the ORM
+    query would cost more than the query."""
+    month = connection.ops.adapt_datefield_value(month_start(now).date())
+    table = connection.ops.quote_name(MonthlySpend._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT user_id, spent FROM {table} "  # noqa: S608 (a table name; the values are parameters)
+            "WHERE wallet_id = %s AND month = %s AND (user_id IS NULL OR user_id = %s)",
+            [wallet.pk, month, user.pk if user is not None else None],
+        )
+        rows = cursor.fetchall()
     total = member = 0
-    for user_id, spent in rows.values_list("user_id", "spent"):
+    for user_id, spent in rows:
         if user_id is None:
             total = int(spent)
         else:
@@ -149,19 +155,54 @@ class CapStatus:
         return max(0, min(limits)) if limits else None
 
 
-def cap_status(*, wallet: Wallet, user: User, team: Team | None) -> CapStatus | None:
-    """The member's cap and the team's budget for spending from ``wallet`` (None unless it is ``team``'s pool)."""
+@dataclass(frozen=True)
+class PoolLimits:
+    """A member's monthly cap and the team's monthly budget on pool spending (None = none set). These are settings:
+    a hold reads them before it locks the wallet; only the month counters they are checked against must be read
+    under the lock (``status``)."""
+
+    member_cap: int | None
+    budget: int | None
+
+    @property
+    def needs_counters(self) -> bool:
+        return self.member_cap is not None or self.budget is not None
+
+    def status(self, *, team_spent: int, member_spent: int) -> CapStatus:
+        """These limits against the month so far (the counters' values; ignored for a limit that is not set)."""
+        return CapStatus(
+            member_cap=self.member_cap,
+            member_spent=member_spent if self.member_cap is not None else 0,
+            budget=self.budget,
+            team_spent=team_spent if self.budget is not None else 0,
+        )
+
+
+def pool_limits(*, wallet: Wallet, user: User, team: Team | None) -> PoolLimits | None:
+    """The limits on ``user`` spending from ``wallet`` (None unless it is ``team``'s pool). One query, in plain SQL
+    because every pool hold reads it."""
     if team is None or wallet.team_id != team.pk:
         return None
-    cap = MemberCap.objects.filter(membership__team=team, membership__user=user).values_list("monthly_cap", flat=True)
-    budget = TeamBilling.objects.filter(team=team).values_list("monthly_budget", flat=True).first()
-    member_cap = cap.first()
-    if member_cap is None and budget is None:
-        return CapStatus(member_cap=None, member_spent=0, budget=None, team_spent=0)
+    quote = connection.ops.quote_name
+    caps, memberships = quote(MemberCap._meta.db_table), quote(Membership._meta.db_table)
+    billing = quote(TeamBilling._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT c.monthly_cap FROM {caps} c JOIN {memberships} m ON m.id = c.membership_id "  # noqa: S608
+            "WHERE m.team_id = %s AND m.user_id = %s), "
+            f"(SELECT b.monthly_budget FROM {billing} b WHERE b.team_id = %s)",
+            [team.pk, user.pk, team.pk],
+        )
+        member_cap, budget = cursor.fetchone()
+    return PoolLimits(member_cap=member_cap, budget=budget)
+
+
+def cap_status(*, wallet: Wallet, user: User, team: Team | None) -> CapStatus | None:
+    """The member's cap and the team's budget for spending from ``wallet`` (None unless it is ``team``'s pool)."""
+    limits = pool_limits(wallet=wallet, user=user, team=team)
+    if limits is None:
+        return None
+    if not limits.needs_counters:
+        return limits.status(team_spent=0, member_spent=0)
     team_spent, member_spent = month_spent(wallet=wallet, user=user)
-    return CapStatus(
-        member_cap=member_cap,
-        member_spent=member_spent if member_cap is not None else 0,
-        budget=budget,
-        team_spent=team_spent if budget is not None else 0,
-    )
+    return limits.status(team_spent=team_spent, member_spent=member_spent)

@@ -16,6 +16,7 @@ import stripe
 from django.db import connection
 from django.test import Client
 
+from billing import ledger
 from billing.ledger import grant
 from billing.models import CreditPack, Wallet
 from billing.wallets import personal_wallet
@@ -53,6 +54,15 @@ def skip_unless_postgres() -> None:
         if require_in_ci("REQUIRE_POSTGRES"):
             pytest.fail("REQUIRE_POSTGRES=1 but the test database is not PostgreSQL")
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(params=["native", "portable"])
+def hold_writes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once with each way ``ledger.hold`` can write a hold: the database's own (one statement on
+    PostgreSQL) and the portable ORM one (SQLite's). CI runs on PostgreSQL only, so this is how both are tested."""
+    if request.param == "portable":
+        monkeypatch.setattr(ledger, "_HOLD_WRITERS", {})
+    return str(request.param)
 
 
 @pytest.fixture

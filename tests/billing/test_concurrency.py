@@ -18,7 +18,7 @@ from tests.billing.conftest import funded_wallet, skip_unless_postgres
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_1000_holds_from_50_threads_against_5000_credits() -> None:
+def test_1000_holds_from_50_threads_against_5000_credits(hold_writes: str) -> None:
     skip_unless_postgres()
     wallet = funded_wallet(5000)
     user = wallet.user
