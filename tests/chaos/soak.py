@@ -142,10 +142,10 @@ def main() -> int:
     redis = PrivateRedis(workdir)
     redis.start()
     broker = f"redis://127.0.0.1:{redis.port}/0"
-    emulator = Emulator(queue_seconds=1, run_seconds=3)
+    secret = "whsec_" + uuid.uuid4().hex
+    emulator = Emulator(queue_seconds=1, run_seconds=3, wavespeed_webhook_secret=secret)  # it signs with ours
     web_port = free_port()
     public = f"http://127.0.0.1:{web_port}"
-    secret = "whsec_" + uuid.uuid4().hex
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "studio.settings",
@@ -172,7 +172,7 @@ def main() -> int:
     }
     os.environ.update({k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"})
     os.environ["DJANGO_SETTINGS_MODULE"] = "studio.settings"
-    emulator.control("POST", "config", json={"wavespeed_webhook_secret": secret, "timeout_delay_seconds": 12})
+    emulator.control("POST", "config", json={"timeout_delay_seconds": 12})
     import django
 
     django.setup()
@@ -316,6 +316,8 @@ def main() -> int:
     by_state = Counter(GenerationJob.objects.values_list("state", flat=True))
     creates = emulator.control("GET", "creates")
     duplicated = sorted(key for key, entry in creates["by_key"].items() if entry["accepted"] > 1)
+    hooks = emulator.control("GET", "webhooks")["webhooks"]
+    hooks_accepted = sum(1 for hook in hooks if hook["status_code"] is not None and 200 <= hook["status_code"] < 300)
     report = reconcile()
     for worker in workers:
         worker.kill(signal.SIGTERM)
@@ -334,6 +336,8 @@ def main() -> int:
         "duplicated_paid_creates": duplicated,
         "web_5xx": figures["web_5xx"],
         "creates_sent_to_providers": creates["total"],
+        "webhooks_sent": len(hooks),
+        "webhooks_accepted": hooks_accepted,
     }
     drop_database()
     print(json.dumps(result, indent=2))
@@ -341,6 +345,7 @@ def main() -> int:
     print(f"stuck jobs: {len(stuck)}")
     print(f"duplicated paid creates: {len(duplicated)}")
     print(f"web 5xx: {figures['web_5xx']}")
+    print(f"webhooks accepted: {hooks_accepted} of {len(hooks)} sent")
     clean = report.ok and not stuck and not duplicated and not figures["web_5xx"] and figures["submitted"] > 0
     print("CHAOS: CLEAN" if clean else f"CHAOS: PROBLEMS (logs in {workdir})")
     return 0 if clean else 1

@@ -42,3 +42,4 @@ def test_a_short_soak_ends_clean() -> None:
     assert result["web_5xx"] == 0
     assert result["figures"]["worker_sigkills"] >= 3 and result["figures"]["redis_restarts"] == 1
     assert result["figures"]["submitted"] > 0
+    assert result["webhooks_accepted"] > 0  # the emulator signs with the secret the studio verifies
