@@ -333,6 +333,25 @@ def test_a_card_renders_its_moderation_block_only_when_it_has_one(world: World, 
     assert "Under review" in card[hidden.pk] and "Send report" not in card[hidden.pk]
 
 
+def test_card_html_escapes_every_value_it_prints(world: World) -> None:
+    """The card's markup is built in Python (generations.cards.render_card), not by an autoescaping template: a prompt,
+    creator name or project name with markup is printed escaped, in the title, the checkbox label and the project
+    row of "All videos"."""
+    (job,) = make_jobs(world, 1, prompt="<script>alert(\"x\")</script> & 'q'")
+    world.member.name = "<b>Bob</b>"
+    world.member.save()
+    world.project.name = "<i>P</i>"
+    world.project.save()
+    client = world.client_for(world.member)
+    for url in (reverse("projects:detail", kwargs={"pk": world.project.pk}), reverse("generations:videos")):
+        html = client.get(url).content.decode()
+        card = html.split(f'id="job-{job.pk}"')[1].split("</li>")[0]
+        assert "<script>" not in card and "<b>" not in card and "<i>" not in card
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;q&#x27;" in card
+        assert 'aria-label="Select &lt;script&gt;' in card and "&lt;b&gt;Bob&lt;/b&gt;" in card
+    assert '<dd class="ellipsis">&lt;i&gt;P&lt;/i&gt;</dd>' in card  # "All videos" names the project
+
+
 def test_cards_are_built_without_queries_and_keep_the_visibility_rule_with_s3(
     world: World, media: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
