@@ -201,7 +201,10 @@ def library_queryset(
         queryset = queryset.filter(is_favourite=True)
     if filters.q:
         queryset = _search(queryset, filters.q)
-    return queryset.select_related("creator", "project", "moderation_case")
+    # A project's library shows one project: its jobs get the caller's ``project`` object (``library_page``) instead of
+    # a join and a Project instance per row.
+    related = ("creator", "moderation_case") if project is not None else ("creator", "project", "moderation_case")
+    return queryset.select_related(*related)
 
 
 def library_page(
@@ -223,11 +226,17 @@ def library_page(
     of reading every newer row and filtering them out: a deep page costs what the first one does.
 
     ``only``: the fields the caller will read (``generations.cards.FIELDS`` for library cards), when it wants fewer
-    than every column of the job and its joined creator, project and case."""
+    than every column of the job and its joined creator, project and case.
+
+    In a project's library every job's ``project`` is ``project`` itself (the caller read it with its access check):
+    the rows are not joined to the project table and each job is handed that object (``_with_project``), which saves
+    building a Project per row (~15 µs each) and a join."""
     filters = filters or LibraryFilters()
     size = max(1, min(size, MAX_PAGE_SIZE))
     queryset = library_queryset(user, team=team, project=project, filters=filters)
     if only:
+        if project is not None:
+            only = tuple(name for name in only if not name.startswith("project__"))
         queryset = queryset.only(*only)
     newer = decode_cursor(before) if before else None
     older = decode_cursor(after) if after and newer is None else None
@@ -238,7 +247,7 @@ def library_page(
         )
         rows = list(newer_rows.order_by("created_at", "pk")[: size + 1])
         has_more_newer = len(rows) > size
-        jobs = list(reversed(rows[:size]))
+        jobs = _with_project(list(reversed(rows[:size])), project)
         return LibraryPage(
             jobs=jobs,
             next_cursor=encode_cursor(jobs[-1]) if jobs else "",
@@ -249,13 +258,22 @@ def library_page(
         when, pk = older
         queryset = queryset.filter(created_at__lte=when).filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
     rows = list(queryset.order_by("-created_at", "-pk")[: size + 1])
-    jobs = rows[:size]
+    jobs = _with_project(rows[:size], project)
     return LibraryPage(
         jobs=jobs,
         next_cursor=encode_cursor(jobs[-1]) if len(rows) > size else "",
         prev_cursor=encode_cursor(jobs[0]) if older is not None and jobs else "",
         filters=filters,
     )
+
+
+def _with_project(jobs: list[GenerationJob], project: Project | None) -> list[GenerationJob]:
+    """``jobs`` (all of ``project``, when given) with ``job.project`` set to that object, as select_related would."""
+    if project is not None:
+        field = GenerationJob._meta.get_field("project")
+        for job in jobs:
+            field.set_cached_value(job, project)
+    return jobs
 
 
 def active_cards(user: User | AnonymousUser, ids: Iterable[str]) -> list[GenerationJob]:

@@ -10,6 +10,7 @@ from django import template
 from django.conf import settings
 from django.template.defaultfilters import truncatechars
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import mark_safe
 
 from generations.selectors import project_jobs
 
@@ -84,3 +85,19 @@ def card_title(job: Any, length: int) -> str:
     two calls per card)."""
     text = job.prompt or job.get_mode_display()
     return text if len(text) <= length else truncatechars(text, length)
+
+
+@register.simple_tag(takes_context=True)
+def library_cards(context: Any, cards: Any, oob: bool = False) -> str:
+    """The library's cards (``generations.cards.render_card``; a project's library omits each card's project name).
+    The moderation block still comes from ``{% moderation_card %}``, which renders only for cards that have one."""
+    from generations.cards import render_card
+    from studio.moderation.templatetags.moderation_tags import moderation_card
+
+    show_project = not context.get("library_project")
+    return mark_safe(  # noqa: S308 - render_card escapes every value it prints
+        "".join(
+            render_card(card, moderation=moderation_card(context, card.job), oob=oob, show_project=show_project)
+            for card in cards
+        )
+    )

@@ -291,6 +291,30 @@ def test_card_links_and_titles_match_reverse_and_truncatechars(world: World) -> 
         set_script_prefix("/")
 
 
+def test_card_labels_match_djangos_display_and_date_formats(world: World) -> None:
+    """build_cards looks labels up once a page (cards._Labels): they equal ``get_state_display``,
+    ``get_mode_display`` and ``date_format`` ("c", "j M Y H:i") for every month, state and mode, in the active
+    language and time zone."""
+    from django.utils import formats, translation
+    from django.utils.timezone import override as tz_override
+
+    from generations.cards import build_cards
+
+    jobs = make_jobs(world, 12)
+    for n, job in enumerate(jobs):
+        job.created_at = timezone.now().replace(month=n + 1, day=1 + n, hour=n, minute=5 * n)
+        job.state = [State.SUCCEEDED, State.FAILED, State.QUEUED, State.CANCELED][n % 4]
+        job.mode = ["t2v", "i2v"][n % 2]
+    for language, zone in (("en", "UTC"), ("de", "Asia/Kolkata")):
+        with translation.override(language), tz_override(zone):
+            for job, card in zip(jobs, build_cards(jobs, world.member), strict=True):
+                created = timezone.localtime(job.created_at)
+                assert card.state_label == job.get_state_display()
+                assert card.mode_label == job.get_mode_display()
+                assert card.created_iso == formats.date_format(created, "c")
+                assert card.created_label == formats.date_format(created, "j M Y H:i")
+
+
 def test_a_card_renders_its_moderation_block_only_when_it_has_one(world: World, media: Path) -> None:
     """Cards without a case and without a video skip the moderation template; a finished video keeps its Report form
     and a hidden one its "Under review" notice."""
@@ -307,6 +331,25 @@ def test_a_card_renders_its_moderation_block_only_when_it_has_one(world: World, 
     assert "Report" not in card[running.pk] and "tombstone" not in card[running.pk]
     assert "Send report" in card[done.pk]
     assert "Under review" in card[hidden.pk] and "Send report" not in card[hidden.pk]
+
+
+def test_card_html_escapes_every_value_it_prints(world: World) -> None:
+    """The card's markup is built in Python (generations.cards.render_card), not by an autoescaping template: a prompt,
+    creator name or project name with markup is printed escaped, in the title, the checkbox label and the project
+    row of "All videos"."""
+    (job,) = make_jobs(world, 1, prompt="<script>alert(\"x\")</script> & 'q'")
+    world.member.name = "<b>Bob</b>"
+    world.member.save()
+    world.project.name = "<i>P</i>"
+    world.project.save()
+    client = world.client_for(world.member)
+    for url in (reverse("projects:detail", kwargs={"pk": world.project.pk}), reverse("generations:videos")):
+        html = client.get(url).content.decode()
+        card = html.split(f'id="job-{job.pk}"')[1].split("</li>")[0]
+        assert "<script>" not in card and "<b>" not in card and "<i>" not in card
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;q&#x27;" in card
+        assert 'aria-label="Select &lt;script&gt;' in card and "&lt;b&gt;Bob&lt;/b&gt;" in card
+    assert '<dd class="ellipsis">&lt;i&gt;P&lt;/i&gt;</dd>' in card  # "All videos" names the project
 
 
 def test_cards_are_built_without_queries_and_keep_the_visibility_rule_with_s3(

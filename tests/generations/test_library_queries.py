@@ -176,3 +176,38 @@ def test_cards_of_every_kind_cost_no_query_each(world: World, media_root: Any) -
     assert many == one
     body = client.get(urls[0]).content.decode()
     assert "Taken down" in body and "Under review" in body and "Send report" in body and "★" in body
+
+
+def test_visibility_is_a_membership_subquery_not_a_join_through_the_team(world: World) -> None:
+    """``access.visible_to`` keeps the rows of the user's teams (one each, also for a user in several teams) with
+    ``team_id IN (SELECT team_id FROM membership …)``: no join through the team table, fewer tables to plan."""
+    from generations.selectors import visible_jobs
+    from studio.teams.models import Membership, Role
+
+    mine = make_jobs(world, 3)
+    theirs = make_jobs(world, 2, project=world.outsider_project)
+    assert set(visible_jobs(world.member)) == set(mine)
+    Membership.objects.create(team=world.outsider_team, user=world.member, role=Role.VIEWER)
+    rows = list(visible_jobs(world.member))
+    assert len(rows) == len(set(rows)) == 5 and set(rows) == set(mine) | set(theirs)
+    assert set(visible_jobs(world.outsider)) == set(theirs)
+    sql = str(visible_jobs(world.member).query)
+    assert '"teams_team"' not in sql and '"teams_membership"' in sql
+
+
+def test_a_project_library_hands_every_job_the_project_without_joining_it(world: World) -> None:
+    """library_page gives a project's jobs the caller's project object (no join, no Project per row); the team's
+    "All videos" still joins each job's own project."""
+    from generations.cards import FIELDS
+    from generations.selectors import library_page
+
+    make_jobs(world, 3)
+    with CaptureQueriesContext(connection) as captured:
+        jobs = library_page(world.member, team=world.team, project=world.project, only=FIELDS).jobs
+        assert len(jobs) == 3 and all(job.project is world.project for job in jobs)
+        assert {job.project.name for job in jobs} == {world.project.name}
+    assert len(captured) == 1 and '"projects_project"' not in captured[0]["sql"]
+    team_jobs = library_page(world.member, team=world.team, only=FIELDS).jobs
+    assert {job.project_id for job in team_jobs} == {world.project.pk} and team_jobs[
+        0
+    ].project.name == world.project.name

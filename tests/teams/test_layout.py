@@ -66,3 +66,22 @@ def test_a_user_without_a_team_gets_a_welcome_not_an_error(db: None) -> None:
     client.force_login(UserFactory())
     response = client.get(reverse("dashboard"))
     assert response.status_code == 200 and "Create a team" in response.content.decode()
+
+
+def test_the_path_tag_gives_what_reverse_gives_under_a_script_prefix_and_refuses_unknown_names() -> None:
+    """``{% path %}`` (studio/templatetags/studio_urls.py) caches argument-less URLs per script prefix and URLconf:
+    behind ``/studio/`` the layout's links follow the prefix, as ``{% url %}``'s do; an unknown name still fails."""
+    from django.template import Context, Template
+    from django.urls import NoReverseMatch, set_script_prefix
+
+    page = Template("{% load studio_urls %}{% path 'dashboard' %} {% path 'projects:list' as p %}[{{ p }}]")
+    assert page.render(Context()) == f"{reverse('dashboard')} [{reverse('projects:list')}]"
+    set_script_prefix("/studio/")
+    try:
+        assert page.render(Context()) == f"{reverse('dashboard')} [{reverse('projects:list')}]"
+        assert reverse("dashboard").startswith("/studio/")
+    finally:
+        set_script_prefix("/")
+    assert page.render(Context()).startswith(reverse("dashboard") + " ")
+    with pytest.raises(NoReverseMatch):
+        Template("{% load studio_urls %}{% path 'no-such-page' %}").render(Context())
