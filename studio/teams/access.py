@@ -143,16 +143,10 @@ def teams_for(user: User | AnonymousUser) -> QuerySet[Team]:
 
 
 def visible_to(user: User | AnonymousUser, queryset: QuerySet[M], *, team_field: str = "team") -> QuerySet[M]:
-    """Restrict ``queryset`` to rows of teams the user belongs to. The starting point of every list.
-
-    Written as ``team_id IN (SELECT team_id FROM membership WHERE user_id = …)`` rather than joining the team and its
-    memberships (``team__memberships__user_id``): the same rows (a user has one membership per team, so the join
-    never repeated a row), but two fewer tables in every page's query for PostgreSQL to plan: the library's page
-    query planned in ~0.45 ms instead of ~0.8 ms, and Django compiles one join less."""
+    """Restrict ``queryset`` to rows of teams the user belongs to. The starting point of every list."""
     if not user.is_authenticated:
         return queryset.none()
-    teams = Membership.objects.filter(user_id=user.pk).values("team_id")
-    return queryset.filter(**{f"{team_field}__in": teams})
+    return queryset.filter(**{f"{team_field}__memberships__user_id": user.pk})
 
 
 def get_for_user(
