@@ -201,7 +201,7 @@ def schedule_polls(due: Iterable[tuple[UUID, int, float]], *, now: datetime | No
     ops, pk_field = connection.ops, GenerationJob._meta.pk
     assert pk_field is not None  # noqa: S101 - for the type checker: every model has one
     table = ops.quote_name(GenerationJob._meta.db_table)
-    states = ", ".join(f"'{state}'" for state in sorted(AT_PROVIDER))  # constants, not input
+    states = _at_provider_sql()
     params: list[Any] = []
     for pk, seq, delay in rows:
         params += [
@@ -285,11 +285,16 @@ class SweepReport:
         self.lateness.extend(other.lateness)
 
 
+def _at_provider_sql() -> str:
+    """The states of a job at its provider as an SQL list of literals (constants of ours, never input)."""
+    return ", ".join(f"'{state}'" for state in sorted(AT_PROVIDER))
+
+
 def due_sql() -> str:
     """The sweep's pick: due jobs at the provider, oldest due first (parameters: now, limit). Served by the partial
     index ``generation_poll_due`` (asserted with EXPLAIN in tests/generations/test_poll_engine.py)."""
     table = connection.ops.quote_name(GenerationJob._meta.db_table)
-    states = ", ".join(f"'{state}'" for state in sorted(AT_PROVIDER))  # constants, not input
+    states = _at_provider_sql()
     # Only the table name and the state constants are formatted in; every value is a parameter.
     return (
         f"SELECT id, next_poll_at FROM {table} WHERE state IN ({states}) AND next_poll_at <= %s "  # noqa: S608
