@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 from uuid import UUID
 
 from django import template
-from django.conf import settings
 from django.template.defaultfilters import truncatechars
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import mark_safe
 
 from generations.selectors import project_jobs
+from studio.templatetags.studio_urls import reverse_once
 
 register = template.Library()
 
@@ -59,11 +57,6 @@ def download_name(job: Any) -> str:
 _MARKER = str(UUID(int=0))
 
 
-@functools.lru_cache(maxsize=16)
-def _job_path_with_marker(script_prefix: str, urlconf: str | None, root_urlconf: str) -> str:
-    return reverse("generations:job", kwargs={"pk": _MARKER}, urlconf=urlconf)
-
-
 @register.filter
 def job_url(job: Any) -> str:
     """``{% url 'generations:job' pk=job.pk %}`` for library cards, without a ``reverse()`` per card.
@@ -72,8 +65,7 @@ def job_url(job: Any) -> str:
     page: 2.3 ms of the library page. The path differs between jobs only by the id, so the path is reversed once (per
     script prefix and URLconf, the inputs ``reverse`` depends on) with a marker id, and each card's id replaces it.
     """
-    base = _job_path_with_marker(get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF)
-    return base.replace(_MARKER, str(job.pk))
+    return reverse_once("generations:job", pk=_MARKER).replace(_MARKER, str(job.pk))
 
 
 @register.filter
