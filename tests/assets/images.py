@@ -72,6 +72,34 @@ def make_asset(team: Any, user: Any, **kwargs: Any) -> Any:
     return outcome.asset
 
 
+def bulk_assets(team: Any, count: int, *, start: int = 0, file: str = "assets/bulk.png") -> list[Any]:
+    """``count`` asset rows for ``team`` in one ``bulk_create`` (numbered from ``start``, newest first): for tests
+    of how pages scale with the library, where uploading each through the service would take minutes."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from studio.assets.models import Asset
+
+    now = timezone.now()
+    rows = [
+        Asset(
+            team=team,
+            name=f"Asset {n}",
+            ref_name=f"a{n}",
+            file=file,
+            format="PNG",
+            width=64,
+            height=48,
+            size_bytes=100,
+            sha256=f"{n:064x}",
+            created_at=now - timedelta(seconds=n),
+        )
+        for n in range(start, start + count)
+    ]
+    return Asset.objects.bulk_create(rows, batch_size=1000)
+
+
 @pytest.fixture
 def media_root(settings: Any, tmp_path: Path) -> Path:
     """Stored files go to a per-test directory."""

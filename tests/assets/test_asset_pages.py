@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from studio.assets.models import Asset
-from tests.assets.images import make_asset
+from tests.assets.images import bulk_assets, make_asset
 from tests.conftest import World
 
 ROLES = ["owner", "admin", "member", "viewer"]
@@ -157,30 +157,6 @@ def test_the_dashboard_shows_recent_assets_and_projects(world: World, asset: Ass
     assert "Upload images" not in body  # a viewer is not offered what they cannot do
 
 
-def _bulk_assets(world: World, count: int) -> list[Asset]:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    now = timezone.now()
-    rows = [
-        Asset(
-            team=world.team,
-            name=f"Bulk {n}",
-            ref_name=f"bulk{n}",
-            file="assets/bulk.png",
-            format="PNG",
-            width=64,
-            height=48,
-            size_bytes=100,
-            sha256=f"{n:064x}",
-            created_at=now - timedelta(seconds=n),
-        )
-        for n in range(count)
-    ]
-    return Asset.objects.bulk_create(rows)
-
-
 @pytest.mark.postgres
 def test_the_asset_list_reads_the_newest_assets_from_an_index(world: World) -> None:
     import json
@@ -191,7 +167,7 @@ def test_the_asset_list_reads_the_newest_assets_from_an_index(world: World) -> N
     from tests.billing.conftest import skip_unless_postgres
 
     skip_unless_postgres()
-    _bulk_assets(world, 3000)
+    bulk_assets(world.team, 3000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
         sql, params = selectors.asset_list(team=world.team)[:24].query.sql_with_params()

@@ -71,30 +71,13 @@ def test_library_pages_run_the_same_queries_for_10_and_10000_videos(world: World
 
 def test_asset_pages_run_the_same_queries_for_10_and_10000_rows(world: World, media_root: Any) -> None:
     from studio.assets.models import Asset
-    from tests.assets.images import make_asset
+    from tests.assets.images import bulk_assets, make_asset
 
     asset = make_asset(world.team, world.owner)
 
     def grow_assets(count: int) -> None:
         have = Asset.objects.count()
-        Asset.objects.bulk_create(
-            [
-                Asset(
-                    team=world.team,
-                    name=f"Asset {n}",
-                    ref_name=f"a{n}",
-                    file=asset.file.name,
-                    thumbnail="",
-                    format="PNG",
-                    width=64,
-                    height=48,
-                    size_bytes=100,
-                    sha256=f"{n:064x}",
-                )
-                for n in range(have, count)
-            ],
-            batch_size=1000,
-        )
+        bulk_assets(world.team, count - have, start=have, file=asset.file.name)
 
     client = world.client_for(world.member)
     detail = reverse("assets:detail", kwargs={"pk": asset.pk})
