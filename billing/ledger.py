@@ -45,7 +45,7 @@ from billing.models import (
     TxKind,
     Wallet,
 )
-from billing.spending import spending_refusal
+from billing.spending import SPENDABLE_SQL, spending_refusal
 from billing.wallets import CapStatus, PoolLimits, month_spent, month_start, pool_limits
 
 if TYPE_CHECKING:
@@ -337,18 +337,20 @@ def hold(
 ) -> Hold:
     """Set ``amount`` credits aside from ``wallet`` for one job (``key`` = the job UUID).
 
-    Atomic with the balance: the wallet row is locked (``SELECT … FOR NO KEY UPDATE``) while the one spending check
-    (``billing.spending``: frozen, debt, the member's monthly cap and the team's budget from the O(1) month
-    counters, the balance) runs, and the balance moves by a conditional update; the month counters move in the same
-    transaction. Raises ``WalletFrozen``, ``OutstandingDebt``, ``CapExceeded`` or ``InsufficientCredits``. The same
-    key again with the same wallet and amount returns the
-    existing hold (a retried pipeline step); with anything else it raises ``DuplicateHold``.
+    Atomic with the balance: the one spending check (``billing.spending``: frozen, debt, the member's monthly cap and
+    the team's budget from the O(1) month counters, the balance) judges the wallet's row while it is locked, and the
+    balance moves by a conditional update; the month counters move in the same transaction. Raises
+    ``WalletFrozen``, ``OutstandingDebt``, ``CapExceeded`` or ``InsufficientCredits``. The same key again with the
+    same wallet and amount returns the existing hold (a retried pipeline step); with anything else it raises
+    ``DuplicateHold``.
 
     All holds on one wallet queue for its lock, so how long a hold keeps it bounds the wallet's holds per second.
     What needs no lock is done before taking it: the key (the hold's row is inserted, or found: a retry), the hold's
-    ledger transaction, the cap and budget settings. Under the lock there are only the locked read, the month
-    counters (a team pool with limits), the check, the conditional balance update with the counters (one statement
-    on PostgreSQL) and the commit. Rows written before a refusal are rolled back with it."""
+    ledger transaction, the cap and budget settings. Then, on PostgreSQL, one statement takes the lock: the
+    conditional update (``spending.SPENDABLE_SQL``) moves the balance and the month counters and returns the row as
+    it was and the counters as they were, and the check judges those; only the commit follows. When that statement
+    moves nothing (a refusal, or a database without it), the hold locks the row, judges it and, if the check allows
+    the hold after all (the row changed in between), writes it. Rows written before a refusal roll back with it."""
     if amount <= 0:
         raise ValueError("A hold must be a positive number of credits.")
     if not key:
@@ -372,12 +374,16 @@ def hold(
         return _same_hold(Hold.objects.get(key=key), wallet_id=wallet.pk, amount=amount)  # a retry
     limits = pool_limits(wallet=wallet, user=user, team=team)
 
-    locked = _lock_wallet(wallet)
-    caps = _caps_under_lock(limits, wallet=locked, user=user, now=new_hold.created_at)
+    taken = writes.take()
+    if taken is not None:
+        locked, caps = taken.wallet, taken.caps(limits)
+    else:
+        locked = _lock_wallet(wallet)
+        caps = _caps_under_lock(limits, wallet=locked, user=user, now=new_hold.created_at)
     refusal = spending_refusal(wallet=locked, amount=amount, caps=caps)
     if refusal is not None:
-        raise refusal
-    if not writes.complete(locked):
+        raise refusal  # rolls back the conditional update and the counters too, if ``take`` moved them
+    if taken is None and not writes.complete(locked):
         # A concurrent call with the same key got in first (it committed while this one waited): nothing was written.
         return _same_hold(Hold.objects.get(key=key), wallet_id=wallet.pk, amount=amount)
     notices.after_hold(wallet=locked, balance_before=locked.balance, amount=amount, user=user, team=team, caps=caps)
@@ -440,14 +446,33 @@ def _hold_lines(hold: Hold, *, wallet: Wallet) -> list[Line]:
 
 
 @dataclass(frozen=True)
+class _Taken:
+    """What a hold's conditional update returned: the wallet's row as it was just before it (locked from then until
+    the commit) and the month counters as they were (None for a wallet without them: a personal one)."""
+
+    wallet: Wallet
+    team_spent: int | None = None
+    member_spent: int | None = None
+
+    def caps(self, limits: PoolLimits | None) -> CapStatus | None:
+        if limits is None:
+            return None
+        return limits.status(team_spent=self.team_spent or 0, member_spent=self.member_spent or 0)
+
+
+@dataclass(frozen=True)
 class _HoldWrites:
-    """How a hold is written, in two steps around the wallet's lock. ``place()``, before the lock, claims the key:
-    False (nothing written) if a hold with it exists, a retry. ``complete(locked_wallet)``, under the lock after the
-    check, moves the balance by the conditional update and the month counters, and has the hold and its balanced
-    ledger transaction written by then; False (nothing written) if the key was taken meanwhile. Two ways, the same
-    rows: the ORM (any database), and PostgreSQL's data-modifying CTEs. The test suite runs both on PostgreSQL."""
+    """How a hold is written, in steps around the wallet's lock. ``place()``, before the lock, claims the key: False
+    (nothing written) if a hold with it exists, a retry. ``take()`` locks the row and moves the balance and the month
+    counters by the conditional update in one step where the database allows it, returning what they were (``_Taken``),
+    or None when it moved nothing (a refusal, or not supported). ``complete(locked_wallet)``, under the lock after the
+    check, when ``take`` moved nothing: moves the balance by the conditional update and the month counters, and has
+    the hold and its balanced ledger transaction written by then; False (nothing written) if the key was taken
+    meanwhile. Two ways, the same rows: the ORM (any database), and PostgreSQL's data-modifying CTEs. The test suite
+    runs both on PostgreSQL."""
 
     place: Callable[[], bool]
+    take: Callable[[], _Taken | None]
     complete: Callable[[Wallet], bool]
 
 
@@ -473,16 +498,18 @@ def _prepare_hold_portable(new_hold: Hold, *, description: str) -> _HoldWrites:
         _count_spend(hold=new_hold, wallet=wallet, delta=new_hold.amount)
         return True
 
-    return _HoldWrites(place=place, complete=complete)
+    return _HoldWrites(place=place, take=lambda: None, complete=complete)
 
 
 def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> _HoldWrites:
     """Two statements of data-modifying CTEs, each step selecting from the rows the step before returned, so that
     an empty step writes nothing after it. ``place`` inserts the hold (``ON CONFLICT (key) DO NOTHING``: the key is
     taken, nothing is written) and its transaction's balanced entries, before the lock: nothing needs it, and a
-    refused hold's rows roll back with the refusal. ``complete``, under the lock, is the same conditional update as
-    in ``_post`` and the counters' upserts (the first hold of a month creates them) on their partial unique indexes
-    ``billing_spend_wallet_unique`` and ``billing_spend_member_unique``."""
+    refused hold's rows roll back with the refusal. ``take`` is the conditional update, which takes the row lock,
+    with the rules that read only the wallet's row (``SPENDABLE_SQL``), and the counters' upserts (the first hold of
+    a month creates them) on their partial unique indexes ``billing_spend_wallet_unique`` and
+    ``billing_spend_member_unique``, which return the counters' new values. ``complete``, after a refusal the check
+    overruled, runs it again under the lock."""
     wallet = new_hold.wallet
     lines = _balanced_lines(TxKind.HOLD, _hold_lines(new_hold, wallet=wallet))
     now = new_hold.created_at
@@ -511,13 +538,13 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> _HoldWrites
     if place_sql is None:
         place_sql = _HOLD_SQL[("place",)] = placing.sql("SELECT (SELECT id FROM new_hold)")
 
-    shape = ("complete", *(spend.user_id is not None for spend in spends))
-    complete_sql = _HOLD_SQL.get(shape)
-    completing = _CteStatement(with_sql=complete_sql is None)
+    shape = ("take", *(spend.user_id is not None for spend in spends))
+    take_sql = _HOLD_SQL.get(shape)
+    taking = _CteStatement(with_sql=take_sql is None)
     debit = -sum(amount for account, _, amount in lines if account == Account.WALLET)
-    completing.add(
+    taking.add(
         f"debit AS (UPDATE {_table(Wallet)} SET balance = balance - %s "  # noqa: S608 (a table name)
-        "WHERE id = %s AND balance >= %s RETURNING balance)",
+        f"WHERE id = %s AND {SPENDABLE_SQL} RETURNING balance, debt, frozen, frozen_reason)",
         [debit, wallet.pk, debit],
     )
     for i, spend in enumerate(spends):
@@ -525,15 +552,16 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> _HoldWrites
         if spend.user_id is not None:
             target = "(wallet_id, month, user_id) WHERE user_id IS NOT NULL"
         counters = _table(MonthlySpend)
-        completing.insert(
+        taking.insert(
             f"spend{i}",
             MonthlySpend,
             [spend],
             source="debit",
-            suffix=f"ON CONFLICT {target} DO UPDATE SET spent = {counters}.spent + EXCLUDED.spent",
+            suffix=f"ON CONFLICT {target} DO UPDATE SET spent = {counters}.spent + EXCLUDED.spent RETURNING spent",
         )
-    if complete_sql is None:
-        complete_sql = _HOLD_SQL[shape] = completing.sql("SELECT (SELECT balance FROM debit)")
+    if take_sql is None:
+        spent = "".join(f", (SELECT spent FROM spend{i})" for i in range(len(spends)))  # noqa: S608 (step names)
+        take_sql = _HOLD_SQL[shape] = taking.sql(f"SELECT balance, debt, frozen, frozen_reason{spent} FROM debit")  # noqa: S608
 
     def place() -> bool:
         with connection.cursor() as cursor:
@@ -545,19 +573,29 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> _HoldWrites
         new_hold._state.adding, new_hold._state.db = False, connection.alias
         return True
 
-    def complete(locked: Wallet) -> bool:
+    def take() -> _Taken | None:
         with connection.cursor() as cursor:
-            cursor.execute(complete_sql, completing.params)
-            (balance,) = cursor.fetchone()
-        if balance is None:  # the conditional update refused: the check makes this unreachable, but for a bug
+            cursor.execute(take_sql, taking.params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        balance, debt, frozen, frozen_reason, *after = row
+        before = copy.copy(wallet)  # the caller's wallet object may be shared (threads): it is updated at the end
+        before.balance, before.debt, before.frozen, before.frozen_reason = balance + debit, debt, frozen, frozen_reason
+        # The counters as they were: the upserts returned them with this hold's amount added.
+        spent = {spend.user_id: value - spend.spent for spend, value in zip(spends, after, strict=True)}
+        return _Taken(wallet=before, team_spent=spent.get(None), member_spent=spent.get(new_hold.user_id))
+
+    def complete(locked: Wallet) -> bool:
+        if take() is None:  # the conditional update refused: the check makes this unreachable, but for a bug
             raise InsufficientCredits(need=new_hold.amount, have=locked.balance)
         return True
 
-    return _HoldWrites(place=place, complete=complete)
+    return _HoldWrites(place=place, take=take, complete=complete)
 
 
 _HOLD_WRITERS: dict[str, Callable[..., _HoldWrites]] = {"postgresql": _prepare_hold_postgresql}  # by vendor
-_HOLD_SQL: dict[tuple[Any, ...], str] = {}  # _prepare_hold_postgresql's statements: ("place",), ("complete", …)
+_HOLD_SQL: dict[tuple[Any, ...], str] = {}  # _prepare_hold_postgresql's statements: ("place",), ("take", …)
 
 
 class _CteStatement:

@@ -44,3 +44,12 @@ def spending_refusal(*, wallet: Wallet, amount: int, caps: CapStatus | None) -> 
     if wallet.balance < amount:
         return InsufficientCredits(need=amount, have=wallet.balance)
     return None
+
+
+SPENDABLE_SQL = "NOT frozen AND debt <= 0 AND balance >= %s"
+"""The rules above that read only the wallet's own row (not frozen, no debt, enough balance), as a ``WHERE`` on the
+wallet table with the amount as its one parameter. A hold's conditional update uses it, so that on PostgreSQL one
+statement takes the row lock and moves the balance when the hold is allowed (``ledger.hold``'s fast path). It is a
+filter, not the decision: ``spending_refusal`` still judges the row that statement returns, and when it refuses, the
+hold looks at the locked row in Python. ``tests/billing/test_spending_sql.py`` checks it against ``spending_refusal``
+for any wallet state and amount."""
