@@ -194,7 +194,9 @@ class LedgerEntry(models.Model):
 
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
     account = models.CharField(max_length=20, choices=Account.choices)
-    wallet = models.ForeignKey(Wallet, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    wallet = models.ForeignKey(  # no index of its own: ``(wallet, account)`` below starts with it
+        Wallet, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     amount = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -229,9 +231,10 @@ class Hold(models.Model):
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    team = models.ForeignKey("teams.Team", null=True, on_delete=models.PROTECT, related_name="+")
+    # No index of its own: ``(team, user, created_at)`` below starts with it. Every hold writes each index it has.
+    team = models.ForeignKey("teams.Team", null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     key = models.CharField(max_length=100, unique=True)
-    reference = models.CharField(max_length=100, blank=True, db_index=True, help_text="The job's UUID.")
+    reference = models.CharField(max_length=100, blank=True, help_text="The job's UUID.")  # shown, never looked up
     description = models.CharField(max_length=300, blank=True)
     amount = models.PositiveBigIntegerField()
     state = models.CharField(max_length=10, choices=HoldState.choices, default=HoldState.OPEN)
