@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from studio.adminkit import ReadOnlyAdmin, ReadOnlyInline
 from studio.moderation.models import (
     Appeal,
     Case,
@@ -24,35 +25,13 @@ from studio.moderation.services import Decision, ModerationRefused, appeal_decid
 ADMIN_REASON = "Decided in the admin: it breaks the content policy."
 
 
-class _ReadOnly(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-
-class _ReadOnlyInline(admin.TabularInline[Any, Any]):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-
-class SignalInline(_ReadOnlyInline):
+class SignalInline(ReadOnlyInline):
     model = Signal
     fields = ("created_at", "source", "weight", "reporter", "detail")
     readonly_fields = fields
 
 
-class HistoryInline(_ReadOnlyInline):
+class HistoryInline(ReadOnlyInline):
     model = CaseHistory
     fields = ("at", "action", "actor", "from_state", "to_state", "version", "reason")
     readonly_fields = fields
@@ -78,7 +57,7 @@ def _decide_each(modeladmin: Any, request: HttpRequest, cases: QuerySet[Case], d
 
 
 @admin.register(Case)
-class CaseAdmin(_ReadOnly):
+class CaseAdmin(ReadOnlyAdmin):
     list_display = ("id", "state", "score", "team", "creator", "provider", "hidden", "charge_outcome", "created_at")
     list_filter = ("state", "provider", "hidden", "signals__source")
     search_fields = ("team__name", "creator__email", "job__prompt")
@@ -115,7 +94,7 @@ def _appeal_each(modeladmin: Any, request: HttpRequest, appeals: QuerySet[Appeal
 
 
 @admin.register(Appeal)
-class AppealAdmin(_ReadOnly):
+class AppealAdmin(ReadOnlyAdmin):
     list_display = ("id", "strike", "user", "state", "decided_by", "created_at")
     list_filter = ("state",)
     actions = ("overturn", "uphold")
@@ -130,17 +109,17 @@ class AppealAdmin(_ReadOnly):
 
 
 @admin.register(Strike)
-class StrikeAdmin(_ReadOnly):
+class StrikeAdmin(ReadOnlyAdmin):
     list_display = ("id", "user", "team", "reason", "appeal_until", "overturned_at", "created_at")
 
 
 @admin.register(Restriction)
-class RestrictionAdmin(_ReadOnly):
+class RestrictionAdmin(ReadOnlyAdmin):
     list_display = ("id", "user", "team", "reason", "created_by", "created_at", "lifted_at")
 
 
 @admin.register(ScreenTerm)
-class ScreenTermAdmin(_ReadOnly):
+class ScreenTermAdmin(ReadOnlyAdmin):
     """Listed here; edited on the pre-screen page so each change is audited as a policy change."""
 
     list_display = ("term", "action", "reason", "created_at")
@@ -148,7 +127,7 @@ class ScreenTermAdmin(_ReadOnly):
 
 
 @admin.register(Policy)
-class PolicyAdmin(_ReadOnly):
+class PolicyAdmin(ReadOnlyAdmin):
     """Shown for reference; staff change it on the policy page so the change is audited."""
 
     list_display = ("__str__", "hide_until_reviewed", "refund_provider_flagged", "appeal_window_days", "updated_at")
