@@ -402,8 +402,7 @@ def _same_hold(existing: Hold, *, wallet_id: int, amount: int) -> Hold:
 
 def _lock_wallet(wallet: Wallet) -> Wallet:
     """Lock ``wallet``'s row until the transaction ends and return a copy of ``wallet`` with the row's current
-    balance, debt and freeze. A copy, because the caller's object may be shared (threads); it gets the new values
-    once the hold is written. Plain SQL: building the ORM query would take longer than running it.
+    balance, debt and freeze (``_wallet_as``). Plain SQL: building the ORM query would take longer than running it.
 
     PostgreSQL's lock is ``FOR NO KEY UPDATE``: every other writer of the row takes at least that (``FOR UPDATE``,
     an ``UPDATE``), so holds still wait for each other and for them, but not for the foreign-key checks (``KEY
@@ -420,9 +419,15 @@ def _lock_wallet(wallet: Wallet) -> Wallet:
         row = cursor.fetchone()
     if row is None:
         raise Wallet.DoesNotExist(f"Wallet {wallet.pk} does not exist.")
-    locked = copy.copy(wallet)
-    locked.balance, locked.debt, locked.frozen, locked.frozen_reason = int(row[0]), int(row[1]), bool(row[2]), row[3]
-    return locked
+    return _wallet_as(wallet, balance=row[0], debt=row[1], frozen=row[2], frozen_reason=row[3])
+
+
+def _wallet_as(wallet: Wallet, *, balance: int, debt: int, frozen: bool, frozen_reason: str) -> Wallet:
+    """A copy of ``wallet`` with these values of its row (as read under its lock). A copy, because the caller's
+    object may be shared (threads); it gets the new values once the hold is written."""
+    row = copy.copy(wallet)
+    row.balance, row.debt, row.frozen, row.frozen_reason = int(balance), int(debt), bool(frozen), frozen_reason
+    return row
 
 
 def _caps_under_lock(limits: PoolLimits | None, *, wallet: Wallet, user: User, now: datetime) -> CapStatus | None:
@@ -580,8 +585,7 @@ def _prepare_hold_postgresql(new_hold: Hold, *, description: str) -> _HoldWrites
         if row is None:
             return None
         balance, debt, frozen, frozen_reason, *after = row
-        before = copy.copy(wallet)  # the caller's wallet object may be shared (threads): it is updated at the end
-        before.balance, before.debt, before.frozen, before.frozen_reason = balance + debit, debt, frozen, frozen_reason
+        before = _wallet_as(wallet, balance=balance + debit, debt=debt, frozen=frozen, frozen_reason=frozen_reason)
         # The counters as they were: the upserts returned them with this hold's amount added.
         spent = {spend.user_id: value - spend.spent for spend, value in zip(spends, after, strict=True)}
         return _Taken(wallet=before, team_spent=spent.get(None), member_spent=spent.get(new_hold.user_id))

@@ -15,7 +15,7 @@ from billing import ledger
 from billing.errors import InsufficientCredits, OutstandingDebt, WalletFrozen
 from billing.models import Hold, LedgerTransaction, TxKind, Wallet
 from billing.spending import SPENDABLE_SQL, spending_refusal
-from tests.billing.conftest import funded_wallet
+from tests.billing.conftest import funded_wallet, skip_unless_postgres
 
 amounts = st.integers(min_value=1, max_value=10**12)
 wallet_states = st.fixed_dictionaries(
@@ -28,9 +28,10 @@ wallet_states = st.fixed_dictionaries(
 
 
 def _sql_allows(wallet: Wallet, amount: int) -> bool:
+    table = connection.ops.quote_name(Wallet._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM billing_wallet WHERE id = %s AND {SPENDABLE_SQL})",  # noqa: S608 (a constant)
+            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE id = %s AND {SPENDABLE_SQL})",  # noqa: S608 (constants)
             [wallet.pk, amount],
         )
         (allowed,) = cursor.fetchone()
@@ -78,8 +79,6 @@ def test_credit_that_arrives_between_the_refused_update_and_the_lock_lets_the_ho
 ) -> None:
     """The conditional update finds too little; before the hold locks the row to say why, a purchase lands (another
     connection, committed). The check then allows the hold, and it is written once, from the new balance."""
-    from tests.billing.conftest import skip_unless_postgres
-
     skip_unless_postgres()
     wallet = funded_wallet(10)
     assert wallet.user is not None
