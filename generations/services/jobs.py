@@ -63,6 +63,12 @@ def _check_assets(project: Project, references: Sequence[ReferenceInput]) -> Non
     for ref in references:
         if ref.asset.team_id != project.team_id:
             raise SpecValidationError({"references": ["Pick images from this team's asset library."]})
+    from studio.moderation.services import taken_down_asset_ids
+
+    down = taken_down_asset_ids([ref.asset.pk for ref in references])
+    if down:
+        names = ", ".join(sorted({f"@{ref.asset.ref_name}" for ref in references if ref.asset.pk in down}))
+        raise SpecValidationError({"references": [f"{names} was taken down by moderation; pick another image."]})
 
 
 def generation_preview(*, user: User, project: Project, request: JobRequest) -> Preview:

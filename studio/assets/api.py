@@ -30,6 +30,7 @@ from studio.assets import services
 from studio.assets.models import Asset
 from studio.assets.services import AssetError, UploadStatus
 from studio.files import signed_url
+from studio.moderation.visibility import hidden_asset_q
 from studio.projects.models import Project
 from studio.teams import access
 from studio.teams.access import Perm
@@ -164,7 +165,7 @@ def asset_upload(request: HttpRequest, fields: Form[UploadFields], file: Optiona
 
 @router.get("", response={200: AssetPage, **errors(422)}, summary="List assets (tag, search, cursor)")
 def asset_list(request: HttpRequest, filters: Query[AssetFilters]) -> AssetPage:
-    assets = access.token_visible(token_of(request), Asset.objects.all()).prefetch_related("tags")
+    assets = access.token_visible(token_of(request), Asset.objects.exclude(hidden_asset_q())).prefetch_related("tags")
     if not filters.include_retired:
         assets = assets.filter(retired_at__isnull=True)
     query = filters.q.strip()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q, QuerySet
 
 from studio.assets.models import Asset, AssetTag
+from studio.moderation.visibility import hidden_asset_q
 
 if TYPE_CHECKING:
     from studio.teams.models import Team
@@ -14,8 +15,9 @@ if TYPE_CHECKING:
 
 def asset_list(*, team: Team, query: str = "", tag: str = "", retired: bool = False) -> QuerySet[Asset]:
     """The team's assets, newest first. ``query`` matches name, ``@ref_name`` or tag; ``@dog`` (a leading ``@``) looks
-    for the reference name itself. Retired assets are listed only when asked for."""
-    assets = Asset.objects.filter(team=team, retired_at__isnull=not retired).select_related("project")
+    for the reference name itself. Retired assets are listed only when asked for; taken-down ones never."""
+    assets = Asset.objects.filter(team=team, retired_at__isnull=not retired).exclude(hidden_asset_q())
+    assets = assets.select_related("project")
     assets = assets.prefetch_related("tags")
     if query.startswith("@"):
         name = query[1:].strip()
@@ -29,8 +31,9 @@ def asset_list(*, team: Team, query: str = "", tag: str = "", retired: bool = Fa
 
 
 def picker_assets(*, team_id: int) -> QuerySet[Asset]:
-    """What the composer offers: the team's assets that are not retired."""
-    return Asset.objects.filter(team_id=team_id, retired_at__isnull=True).order_by("-created_at", "-pk")
+    """What the composer offers: the team's assets that are neither retired nor taken down."""
+    assets = Asset.objects.filter(team_id=team_id, retired_at__isnull=True).exclude(hidden_asset_q())
+    return assets.order_by("-created_at", "-pk")
 
 
 def tags_in_use(*, team: Team) -> QuerySet[AssetTag]:
@@ -45,4 +48,4 @@ def usage_count(asset: Asset) -> int:
 
 
 def recent_assets(*, team: Team, limit: int = 8) -> list[Asset]:
-    return list(Asset.objects.filter(team=team).order_by("-created_at")[:limit])
+    return list(Asset.objects.filter(team=team).exclude(hidden_asset_q()).order_by("-created_at")[:limit])

@@ -206,6 +206,14 @@ def asset_upload(
 
 
 def _reused(shown: str, existing: Asset) -> UploadOutcome:
+    from studio.moderation.services import asset_taken_down
+
+    if asset_taken_down(existing):  # the same bytes again do not bring a taken-down image back
+        return UploadOutcome(
+            filename=shown,
+            status=UploadStatus.REJECTED,
+            message=f"{shown}: this image was taken down by moderation and cannot be uploaded again.",
+        )
     return UploadOutcome(
         filename=shown,
         status=UploadStatus.REUSED,
@@ -262,7 +270,13 @@ def asset_delete(*, asset: Asset) -> None:
     Videos that used it keep their reference rows (``ref_name``, type) with a snapshot of the asset's name, so the
     record of what each video used survives; a re-run or remix of them says the asset is gone."""
     from generations.models import JobReference
+    from studio.moderation.models import UNDECIDED, Case, CaseState
 
+    # A case under review or a takedown keeps its record (and the uploader's strike and appeal): they would go with
+    # the asset. The asset is already out of the team's library once taken down.
+    kept = (*UNDECIDED, CaseState.TAKEN_DOWN)
+    if Case.objects.filter(asset_id=asset.pk, state__in=kept).exists():
+        raise AssetError("This asset is under moderation review or was taken down; it cannot be deleted meanwhile.")
     JobReference.objects.filter(asset=asset).update(asset_label=f"{asset.name} (@{asset.ref_name})"[:160])
     asset_files_delete_on_commit(assets=[asset])
     asset.delete()

@@ -28,7 +28,7 @@ def queue_cases(
     *, source: str = "", team: str = "", provider: str = "", state: str = "open", age: str = ""
 ) -> QuerySet[Case]:
     """The review queue: by score (sum of signal weights), then oldest first."""
-    cases = Case.objects.select_related("job", "team", "creator", "claimed_by").prefetch_related("signals")
+    cases = Case.objects.select_related("job", "asset", "team", "creator", "claimed_by").prefetch_related("signals")
     if state == "open":
         cases = cases.filter(state__in=UNDECIDED)
     elif state == "appeals":

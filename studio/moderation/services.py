@@ -8,18 +8,23 @@ Money per outcome (the policy the job page states):
 - taken down → the reviewer chooses refund or keep (default: refund when a provider or our pre-screen flagged it,
   keep when a member reported it, per ``Policy``); ``ledger.job_refund`` posts at most once per job;
 - overturned on appeal → the video is restored from quarantine and refunded (``job_refund``: still exactly once).
+
+Reference assets (the team's shared images) have cases too, opened by a member's report ("Report this asset"). A
+takedown moves the image and its thumbnail to quarantine, hides the asset from the team's library and pickers, and
+refuses it as a reference to new videos (``asset_taken_down``); videos already made with it are their own cases.
+An asset costs no credits, so its decisions move no money. Its uploader gets the strike and may appeal.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,6 +57,7 @@ if TYPE_CHECKING:
 
     from generations.models import GenerationJob
     from studio.accounts.models import User
+    from studio.assets.models import Asset
     from studio.teams.models import Team
 
 logger = logging.getLogger("studio.moderation")
@@ -100,21 +106,30 @@ def _history(
 @transaction.atomic
 def signal_add(
     *,
-    job: GenerationJob,
+    job: GenerationJob | None = None,
+    asset: Asset | None = None,
     source: str,
     detail: str = "",
     reporter: User | None = None,
     weight: int | None = None,
 ) -> Case:
-    """Add one signal to ``job``'s case (opening the case if it is the first). A hiding source hides the video
-    until a reviewer decides (policy ``hide_until_reviewed``). A signal on an approved or dismissed case re-opens it.
-    A member reporting the same case twice adds nothing the second time."""
+    """Add one signal to the case of ``job`` or ``asset`` (opening the case if it is the first). A hiding source
+    hides the video until a reviewer decides (policy ``hide_until_reviewed``). A signal on an approved or dismissed
+    case re-opens it. A member reporting the same case twice adds nothing the second time."""
     if source not in Source.values:
         raise ValueError(f"Unknown moderation source {source!r}")
-    case, created = Case.objects.get_or_create(
-        job=job,
-        defaults={"team_id": job.team_id, "creator_id": job.creator_id, "provider": job.provider},
-    )
+    if (job is None) == (asset is None):
+        raise ValueError("A signal is about one job or one asset.")
+    if job is not None:
+        case, created = Case.objects.get_or_create(
+            job=job,
+            defaults={"team_id": job.team_id, "creator_id": job.creator_id, "provider": job.provider},
+        )
+    else:
+        asset = cast("Asset", asset)
+        case, created = Case.objects.get_or_create(
+            asset=asset, defaults={"team_id": asset.team_id, "creator_id": asset.uploaded_by_id}
+        )
     case = Case.objects.select_for_update().get(pk=case.pk)
     reported = reporter is not None and source == Source.MEMBER_REPORT
     if reported and case.signals.filter(source=Source.MEMBER_REPORT, reporter=reporter).exists():
@@ -167,6 +182,31 @@ def report_submit(*, user: User, job: GenerationJob, reason: str) -> Case:
     if len(reason) > 1000 or "\x00" in reason:
         raise ModerationRefused("The reason must be plain text of at most 1000 characters.")
     return signal_add(job=job, source=Source.MEMBER_REPORT, detail=reason, reporter=user)
+
+
+def asset_report_submit(*, user: User, asset: Asset, reason: str) -> Case:
+    """A team member reports a reference asset ("Report this asset"). Anyone who may see the asset may report it."""
+    access.require_membership(user, asset.team_id, Perm.VIEW)
+    reason = reason.strip()
+    if not reason:
+        raise ModerationRefused("Say what is wrong with this image.")
+    if len(reason) > 1000 or "\x00" in reason:
+        raise ModerationRefused("The reason must be plain text of at most 1000 characters.")
+    if asset_taken_down(asset):
+        raise ModerationRefused("This asset was already taken down.")
+    return signal_add(asset=asset, source=Source.MEMBER_REPORT, detail=reason, reporter=user)
+
+
+def asset_taken_down(asset: Asset) -> bool:
+    """True while a takedown (or an appeal of one) keeps ``asset`` from its team (``Case.hidden``)."""
+    return Case.objects.filter(asset_id=asset.pk, hidden=True).exists()
+
+
+def taken_down_asset_ids(asset_ids: list[int]) -> set[int]:
+    """Of ``asset_ids``, those taken down: the composer and the API refuse them as references (one query)."""
+    if not asset_ids:
+        return set()
+    return set(Case.objects.filter(asset_id__in=asset_ids, hidden=True).values_list("asset_id", flat=True))
 
 
 # --- Claims -------------------------------------------------------------------------------------------------------
@@ -241,8 +281,15 @@ def _recipients(case: Case) -> list[User]:
     return list(people.values())
 
 
+def case_target_url(case: Case) -> str:
+    """The team's page of the case's video or asset (where its moderation panel and the appeal are)."""
+    if case.job_id:
+        return reverse("generations:job", kwargs={"pk": case.job_id}) + "#moderation"
+    return reverse("assets:detail", kwargs={"pk": case.asset_id}) + "#moderation"
+
+
 def _notify(case: Case, message: str) -> None:
-    url = reverse("generations:job", kwargs={"pk": case.job_id}) + "#moderation" if case.job_id else ""
+    url = case_target_url(case)
     for person in _recipients(case):
         notify(
             user=person,
@@ -254,14 +301,16 @@ def _notify(case: Case, message: str) -> None:
         )
 
 
-def _quarantine(job: GenerationJob) -> dict[str, str]:
-    """Move the video and poster out of the library's storage into ``quarantine/`` (kept until the appeal window
-    closes, so an overturn can restore them). Returns {field: original name}."""
-    from generations.models import GenerationJob as JobModel
+_QUARANTINED_FIELDS = {"generationjob": ("output", "poster"), "asset": ("file", "thumbnail")}
 
+
+def _quarantine(obj: GenerationJob | Asset) -> dict[str, str]:
+    """Move the video and poster (of a job) or the image and thumbnail (of an asset) out of the library's storage
+    into ``quarantine/`` (kept until the appeal window closes, so an overturn can restore them). Returns {field:
+    original name}."""
     moved: dict[str, str] = {}
-    for field in ("output", "poster"):
-        name = getattr(job, field).name
+    for field in _QUARANTINED_FIELDS[obj._meta.model_name or ""]:
+        name = getattr(obj, field).name
         if not name or not default_storage.exists(name):
             continue
         target = f"quarantine/{name}"
@@ -272,13 +321,16 @@ def _quarantine(job: GenerationJob) -> dict[str, str]:
         moved[field] = name
     for name in moved.values():
         default_storage.delete(name)
-    JobModel.objects.filter(pk=job.pk).update(output="", poster="")
+    _rows_of(obj).update(**dict.fromkeys(moved, ""))
     return moved
 
 
-def _restore(job: GenerationJob, moved: dict[str, str]) -> None:
-    from generations.models import GenerationJob as JobModel
+def _rows_of(obj: GenerationJob | Asset) -> QuerySet[Any]:
+    manager: Any = type(obj)._default_manager
+    return cast("QuerySet[Any]", manager.filter(pk=obj.pk))
 
+
+def _restore(obj: GenerationJob | Asset, moved: dict[str, str]) -> None:
     restored: dict[str, str] = {}
     for field, name in moved.items():
         source = f"quarantine/{name}"
@@ -290,7 +342,7 @@ def _restore(job: GenerationJob, moved: dict[str, str]) -> None:
             restored[field] = default_storage.save(name, File(handle))
         default_storage.delete(source)
     if restored:
-        JobModel.objects.filter(pk=job.pk).update(**restored)
+        _rows_of(obj).update(**restored)
 
 
 def _charge_state(job: GenerationJob | None) -> str:
@@ -397,6 +449,19 @@ def case_decide(
         )
         case.quarantine = _quarantine(job)
         data.update(refund=bool(refund), quarantined=sorted(case.quarantine))
+    elif decision == Decision.TAKE_DOWN and case.asset is not None:
+        outcome = ChargeOutcome.NONE  # an asset costs no credits
+        if case.creator_id is not None:  # the uploader (None once their account is gone: no one to strike)
+            Strike.objects.create(
+                case=case,
+                user_id=case.creator_id,
+                team_id=case.team_id,
+                reason=reason,
+                decided_by=reviewer,
+                appeal_until=now + timedelta(days=policy_get().appeal_window_days),
+            )
+        case.quarantine = _quarantine(case.asset)
+        data["quarantined"] = sorted(case.quarantine)
     elif decision in (Decision.APPROVE, Decision.DISMISS):
         outcome = _charge_state(job)
     case.charge_outcome = outcome
@@ -430,7 +495,9 @@ def _decision_message(case: Case, decision: str) -> str:
         ChargeOutcome.RELEASED: "No credits were charged.",
     }
     money = money_lines.get(case.charge_outcome, "")
-    return f"{what} was taken down: {case.decision_reason}. {money} You may appeal from the video's page."
+    page = "the video's page" if case.job_id else "the asset's page"
+    parts = [f"{what} was taken down: {case.decision_reason}.", money, f"You may appeal from {page}."]
+    return " ".join(part for part in parts if part)
 
 
 @transaction.atomic
@@ -457,7 +524,9 @@ def context_reply(*, case: Case, user: User, message: str) -> Case:
 def appeal_file(*, strike: Strike, user: User, message: str, request: HttpRequest | None = None) -> Appeal:
     """The creator appeals a takedown: once, within the window. The case returns to the queue as an appeal."""
     if strike.user_id != user.pk:
-        raise ModerationRefused("Only the video's creator may appeal.")
+        raise ModerationRefused(
+            "Only the creator may appeal." if strike.case.asset_id else "Only the video's creator may appeal."
+        )
     message = message.strip()
     if not message or len(message) > 2000 or "\x00" in message:
         raise ModerationRefused("Tell the reviewers why, in at most 2000 characters.")
@@ -545,6 +614,8 @@ def appeal_decide(
     if overturn:
         Strike.objects.filter(pk=strike.pk).update(overturned_at=now)
         job = case.job
+        if case.asset is not None:
+            _restore(case.asset, {k: str(v) for k, v in (case.quarantine or {}).items()})
         if job is not None:
             _restore(job, {k: str(v) for k, v in (case.quarantine or {}).items()})
             if _charge_state(job) == ChargeOutcome.CHARGED:
@@ -570,7 +641,9 @@ def appeal_decide(
         request=request,
         data=data,
     )
-    if overturn:
+    if overturn and case.asset_id:
+        _notify(case, f"Your appeal was accepted: the asset is back in the team's library. {reason}")
+    elif overturn:
         _notify(case, f"Your appeal was accepted: the video is back and its credits were refunded. {reason}")
     else:
         _notify(case, f"Your appeal was reviewed and the takedown stands: {reason}")

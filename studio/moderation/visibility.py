@@ -4,6 +4,10 @@ A job's video is *hidden* while its case says so (``Case.hidden``: a provider or
 "hidden until reviewed" policy, or a takedown). Hidden videos are not shown to team members anywhere: pages ask
 ``video_hidden_for`` (one job) or filter with ``hidden_video_q`` (querysets); ``studio.files`` refuses to serve a
 hidden job's files on a member's signed URL. Platform staff see them (the review queue signs staff-only URLs).
+
+A reference asset taken down (``Case.hidden`` on its case) is left out of the team's asset library, pickers and API
+list (``hidden_asset_q``) and refused as a reference; its files are in quarantine until an overturn restores them,
+so links minted before the takedown find nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ def hidden_video_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}moderation_case__hidden": True})
 
 
+def hidden_asset_q(prefix: str = "") -> Q:
+    """Q for reference assets taken down (``prefix`` for a related lookup)."""
+    return Q(**{f"{prefix}moderation_case__hidden": True})
+
+
 def job_case(job: GenerationJob) -> Any:
     """The job's case or None; uses the relation when a selector already joined it (``select_related``)."""
     from studio.moderation.models import Case
@@ -49,7 +58,9 @@ def video_hidden_for(user: User | AnonymousUser | Any, job: GenerationJob) -> bo
 
 
 def stored_file_hidden(name: str) -> bool:
-    """True when the stored file ``name`` is a hidden job's video or poster (the signed file view asks this)."""
+    """True when the stored file ``name`` is a hidden job's video or poster, or in quarantine (the signed file view
+    asks this). A taken-down asset's files are in quarantine from the takedown on: their old names no longer exist,
+    so asset links need no query here (an asset page signs dozens of them)."""
     if not name.startswith(("generations/", "quarantine/")):
         return False
     if name.startswith("quarantine/"):

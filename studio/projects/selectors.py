@@ -26,4 +26,6 @@ def recent_projects(*, team: Team, limit: int = 6) -> list[Project]:
 
 
 def pinned_assets(project: Project, *, limit: int = 8) -> list[Asset]:
-    return list(project.assets.order_by("-created_at")[:limit])
+    from studio.moderation.visibility import hidden_asset_q
+
+    return list(project.assets.exclude(hidden_asset_q()).order_by("-created_at")[:limit])

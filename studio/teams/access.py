@@ -291,7 +291,7 @@ def get_case_for_staff(user: User | AnonymousUser, case_id: int) -> Any:
 
     if not is_staff_reviewer(user):
         raise Http404("Not found.")
-    case = Case.objects.select_related("job", "team", "creator", "claimed_by").filter(pk=case_id).first()
+    case = Case.objects.select_related("job", "asset", "team", "creator", "claimed_by").filter(pk=case_id).first()
     if case is None:
         raise Http404("Not found.")
     return case
