@@ -155,6 +155,7 @@ def asset_upload(request: HttpRequest) -> HttpResponse:
 def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     asset = access.get_asset_for_user(request.user, pk)
     from generations.selectors import asset_lineage
+    from studio.moderation.services import asset_taken_down
 
     context = {
         "asset": asset,
@@ -162,6 +163,7 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": access.can(request.user, asset.team_id, Perm.EDIT),
         "can_delete": access.can(request.user, asset.team_id, Perm.DELETE),
         "lineage": asset_lineage(request.user, asset),
+        "taken_down": asset_taken_down(asset),
     }
     return render(request, "assets/detail.html", context)
 
@@ -211,7 +213,11 @@ def asset_delete(request: HttpRequest, pk: int) -> HttpResponse:
         if used and request.POST.get("confirm_used") != "1":
             messages.error(request, f"{used} videos used this asset: tick the box to confirm you want to delete it.")
             return render(request, "assets/delete.html", {"asset": asset, "used": used}, status=400)
-        services.asset_delete(asset=asset)
+        try:
+            services.asset_delete(asset=asset)
+        except services.AssetError as exc:
+            messages.error(request, str(exc))
+            return redirect("assets:detail", pk=asset.pk)
         messages.success(request, f'Asset "{asset.name}" deleted.')
         return redirect("assets:list")
     return render(request, "assets/delete.html", {"asset": asset, "used": used})

@@ -18,6 +18,7 @@ urlpatterns = [
     path("restrictions/<int:pk>/lift/", views.restriction_lift_view, name="restriction-lift"),
     # members
     path("jobs/<uuid:pk>/report/", views.report, name="report"),
+    path("assets/<int:pk>/report/", views.report_asset, name="report-asset"),
     path("cases/<int:pk>/reply/", views.reply, name="reply"),
     path("strikes/<int:pk>/appeal/", views.appeal, name="appeal"),
 ]

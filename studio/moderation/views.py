@@ -1,6 +1,6 @@
 """Pages of moderation: the staff review queue (filters, open count, bulk actions), a case (prompt, references,
 player on a staff-only signed URL, provider verdict, creator's record, actions), pre-screen terms, policy,
-restrictions; and the members' side: report a video, answer a reviewer, appeal a takedown.
+restrictions; and the members' side: report a video or a reference asset, answer a reviewer, appeal a takedown.
 
 Staff pages answer 404 to everyone else (``access.require_staff``); the members' actions go through the access
 module like every team object.
@@ -30,8 +30,10 @@ from studio.moderation.services import (
     ModerationRefused,
     appeal_decide,
     appeal_file,
+    asset_report_submit,
     case_claim,
     case_decide,
+    case_target_url,
     context_reply,
     refund_by_default,
     report_submit,
@@ -119,9 +121,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             output = f"quarantine/{case.quarantine.get('output', '')}" if case.quarantine.get("output") else ""
             poster = f"quarantine/{case.quarantine.get('poster', '')}" if case.quarantine.get("poster") else ""
         media = {"video": signed_url(output, staff=True), "poster": signed_url(poster, staff=True)}
+    asset = case.asset
+    if asset is not None:
+        image = asset.file.name or (f"quarantine/{case.quarantine['file']}" if case.quarantine.get("file") else "")
+        media = {"image": signed_url(image, staff=True)}
     context = {
         "case": case,
         "job": job,
+        "asset": asset,
         "references": [
             {"ref": ref, "thumb": signed_url(ref.asset.thumbnail.name or ref.asset.file.name, staff=True)}
             for ref in references
@@ -291,6 +298,18 @@ def report(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
+def report_asset(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = access.get_asset_for_user(request.user, pk)
+    try:
+        asset_report_submit(user=_user(request), asset=asset, reason=request.POST.get("reason", ""))
+        messages.success(request, "Thanks — a reviewer will look at this asset.")
+    except ModerationRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("assets:detail", pk=asset.pk)
+
+
+@login_required
+@require_POST
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_for_user(request.user, Case.objects.select_related("team"), pk=pk)
     try:
@@ -298,7 +317,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Reply sent to the reviewers.")
     except ModerationRefused as exc:
         messages.error(request, str(exc))
-    return redirect("generations:job", pk=case.job_id) if case.job_id else redirect("dashboard")
+    return redirect(case_target_url(case))
 
 
 @login_required
@@ -310,4 +329,4 @@ def appeal(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Appeal sent. A different reviewer will look at it.")
     except ModerationRefused as exc:
         messages.error(request, str(exc))
-    return redirect("generations:job", pk=strike.case.job_id) if strike.case.job_id else redirect("dashboard")
+    return redirect(case_target_url(strike.case))

@@ -4,6 +4,7 @@
   ``studio.moderation.visibility``);
 - ``{% moderation_card job %}``: the card's tombstone / "under review" notice and "Report" button;
 - ``{% moderation_job_panel job %}``: the job page's review, decision, charge outcome and appeal panel;
+- ``{% moderation_asset_panel asset %}``: the asset page's takedown notice, appeal, reviewer's question and "Report";
 - ``{% moderation_composer_notice project %}``: a restriction the composer shows before anything is typed.
 """
 
@@ -69,6 +70,29 @@ def moderation_job_panel(context: Any, job: Any) -> dict[str, Any]:
         and case.signals.filter(source="member_report", reporter_id=user.pk).exists(),
     )
     return data
+
+
+@register.inclusion_tag("moderation/_asset_panel.html", takes_context=True)
+def moderation_asset_panel(context: Any, asset: Any) -> dict[str, Any]:
+    from studio.moderation.models import Case
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    case = Case.objects.filter(asset_id=asset.pk).first()
+    strike = Strike.objects.filter(case=case).first() if case is not None else None
+    return {
+        "asset": asset,
+        "case": case,
+        "strike": strike,
+        "appeal": getattr(strike, "appeal", None) if strike is not None else None,
+        "may_appeal": strike is not None and user is not None and strike.user_id == user.pk and strike.may_appeal,
+        "taken_down": case is not None and case.state in (CaseState.TAKEN_DOWN, CaseState.APPEALED),
+        "already_reported": case is not None
+        and user is not None
+        and case.is_undecided
+        and case.signals.filter(source="member_report", reporter_id=user.pk).exists(),
+        "csrf_token": context.get("csrf_token"),
+    }
 
 
 def _charge_text(case: Any) -> str:
