@@ -140,6 +140,7 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "generations:remix": _generation_job,
     # moderation: what members do (report a video, answer a reviewer, appeal a takedown)
     "moderation:report": _generation_job,
+    "moderation:report-asset": lambda w: {"pk": make_asset(w.team, w.owner).pk},
     "moderation:reply": lambda w: {"pk": _moderation_case(w).pk},
     "moderation:appeal": lambda w: {"pk": _strike(w).pk},
     # audit: a team's log and its CSV (owners and admins; members 403, outsiders 404)

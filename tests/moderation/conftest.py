@@ -12,6 +12,8 @@ from generations.models import GenerationJob
 from generations.providers.base import Mode
 from generations.services.jobs import generation_create
 from studio.accounts.models import User
+from tests.api.conftest import apis  # noqa: F401 - the API clients fixture
+from tests.assets.images import media_root  # noqa: F401 - the stored-files fixture
 from tests.factories import UserFactory
 from tests.generations.conftest import Pipeline, pipeline  # noqa: F401 - the pipeline fixture
 from tests.generations.test_generation_lifecycle import request_for
