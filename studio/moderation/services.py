@@ -309,7 +309,8 @@ def _quarantine(obj: GenerationJob | Asset) -> dict[str, str]:
     into ``quarantine/`` (kept until the appeal window closes, so an overturn can restore them). Returns {field:
     original name}."""
     moved: dict[str, str] = {}
-    for field in _QUARANTINED_FIELDS[obj._meta.model_name or ""]:
+    fields = _QUARANTINED_FIELDS[obj._meta.model_name or ""]
+    for field in fields:
         name = getattr(obj, field).name
         if not name or not default_storage.exists(name):
             continue
@@ -321,7 +322,7 @@ def _quarantine(obj: GenerationJob | Asset) -> dict[str, str]:
         moved[field] = name
     for name in moved.values():
         default_storage.delete(name)
-    _rows_of(obj).update(**dict.fromkeys(moved, ""))
+    _rows_of(obj).update(**dict.fromkeys(fields, ""))  # a name whose file was already gone is cleared too
     return moved
 
 
