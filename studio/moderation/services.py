@@ -173,25 +173,27 @@ def job_prompt_flagged(job: GenerationJob, *, terms: list[str]) -> None:
     signal_add(job=job, source=Source.PRESCREEN, detail="Flagged terms in the prompt: " + ", ".join(terms))
 
 
+def _report_reason(reason: str, *, what: str) -> str:
+    """A member's reason for a report: plain text, 1 to 1000 characters (``ModerationRefused`` otherwise)."""
+    reason = reason.strip()
+    if not reason:
+        raise ModerationRefused(f"Say what is wrong with {what}.")
+    if len(reason) > 1000 or "\x00" in reason:
+        raise ModerationRefused("The reason must be plain text of at most 1000 characters.")
+    return reason
+
+
 def report_submit(*, user: User, job: GenerationJob, reason: str) -> Case:
     """A team member reports a video ("Report this video"). Anyone who may see the job may report it."""
     access.require_membership(user, job.team_id, Perm.VIEW)
-    reason = reason.strip()
-    if not reason:
-        raise ModerationRefused("Say what is wrong with this video.")
-    if len(reason) > 1000 or "\x00" in reason:
-        raise ModerationRefused("The reason must be plain text of at most 1000 characters.")
+    reason = _report_reason(reason, what="this video")
     return signal_add(job=job, source=Source.MEMBER_REPORT, detail=reason, reporter=user)
 
 
 def asset_report_submit(*, user: User, asset: Asset, reason: str) -> Case:
     """A team member reports a reference asset ("Report this asset"). Anyone who may see the asset may report it."""
     access.require_membership(user, asset.team_id, Perm.VIEW)
-    reason = reason.strip()
-    if not reason:
-        raise ModerationRefused("Say what is wrong with this image.")
-    if len(reason) > 1000 or "\x00" in reason:
-        raise ModerationRefused("The reason must be plain text of at most 1000 characters.")
+    reason = _report_reason(reason, what="this image")
     if asset_taken_down(asset):
         raise ModerationRefused("This asset was already taken down.")
     return signal_add(asset=asset, source=Source.MEMBER_REPORT, detail=reason, reporter=user)

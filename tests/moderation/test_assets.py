@@ -139,7 +139,7 @@ def test_a_takedown_quarantines_the_image_hides_the_asset_and_refuses_it_as_a_re
     page = member.get(_detail(asset)).content.decode()
     assert "This asset was taken down" in page and "A copyrighted photograph." in page
     assert "The image was taken down." in page and "Report this asset" not in page
-    assert "Appeal this decision" not in page
+    assert "Appeal this decision" not in page and "Only the uploader may appeal, until" in page
     assert "Appeal this decision" in world.client_for(world.owner).get(_detail(asset)).content.decode()
     response = world.client_for(world.owner).post(reverse("assets:delete", kwargs={"pk": asset.pk}), follow=True)
     assert "cannot be deleted" in response.content.decode()

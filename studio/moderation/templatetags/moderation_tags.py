@@ -14,6 +14,7 @@ from typing import Any
 
 from django import template
 from django.template.loader import get_template
+from django.utils import timezone
 
 from studio.moderation.models import CaseState, ChargeOutcome, Strike
 from studio.moderation.visibility import is_reviewer, job_case, video_hidden_for
@@ -61,6 +62,7 @@ def moderation_job_panel(context: Any, job: Any) -> dict[str, Any]:
         strike=strike,
         appeal=getattr(strike, "appeal", None) if strike is not None else None,
         may_appeal=strike is not None and user is not None and strike.user_id == user.pk and strike.may_appeal,
+        appeal_open=_appeal_open(strike),
         taken_down=case is not None and case.state in (CaseState.TAKEN_DOWN, CaseState.APPEALED),
         under_review=case is not None and case.hidden and case.state not in (CaseState.TAKEN_DOWN, CaseState.APPEALED),
         charge_text=_charge_text(case),
@@ -86,6 +88,7 @@ def moderation_asset_panel(context: Any, asset: Any) -> dict[str, Any]:
         "strike": strike,
         "appeal": getattr(strike, "appeal", None) if strike is not None else None,
         "may_appeal": strike is not None and user is not None and strike.user_id == user.pk and strike.may_appeal,
+        "appeal_open": _appeal_open(strike),
         "taken_down": case is not None and case.state in (CaseState.TAKEN_DOWN, CaseState.APPEALED),
         "already_reported": case is not None
         and user is not None
@@ -93,6 +96,10 @@ def moderation_asset_panel(context: Any, asset: Any) -> dict[str, Any]:
         and case.signals.filter(source="member_report", reporter_id=user.pk).exists(),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+def _appeal_open(strike: Any) -> bool:
+    return strike is not None and timezone.now() <= strike.appeal_until
 
 
 def _charge_text(case: Any) -> str:
