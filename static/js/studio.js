@@ -361,7 +361,11 @@ document.addEventListener("click", function (event) {
       clearTimeout(priceTimer); // the live price follows the typing too, not only on leaving the box
       priceTimer = setTimeout(function () { form.dispatchEvent(new Event("change", { bubbles: true })); }, 700);
     });
-    prompt.addEventListener("blur", function () { setTimeout(closeComplete, 150); });
+    // Closed a moment after the prompt loses focus (a click on an option lands first), unless the prompt has the
+    // focus again by then: a list opened since must stay for the Enter that picks from it.
+    prompt.addEventListener("blur", function () {
+      setTimeout(function () { if (document.activeElement !== prompt) closeComplete(); }, 150);
+    });
     prompt.addEventListener("keydown", function (event) {
       if (complete.hidden) return;
       const options = complete.querySelectorAll("li[role=option]");
