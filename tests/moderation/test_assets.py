@@ -230,3 +230,23 @@ def test_a_taken_down_image_comes_back_neither_as_a_duplicate_upload_nor_on_its_
     assert again.status == UploadStatus.REJECTED
     assert again.message == "copy.png: this image was taken down by moderation and cannot be uploaded again."
     assert Asset.objects.count() == 1
+
+
+def test_a_reviewer_asks_about_an_asset_and_the_team_replies_from_its_page(world, reviewers, media_root):
+    asset = make_asset(world.team, world.owner)
+    case = asset_report_submit(user=world.member, asset=asset, reason="Looks like a stock photo.")
+    case_decide(
+        case=case,
+        version=case.version,
+        reviewer=reviewers[0],
+        decision=Decision.ASK_CONTEXT,
+        reason="Do you hold a licence for it?",
+    )
+    owner = world.client_for(world.owner)
+    assert "A reviewer asks: Do you hold a licence for it?" in owner.get(_detail(asset)).content.decode()
+    response = owner.post(
+        reverse("moderation:reply", kwargs={"pk": case.pk}), {"message": "Yes, bought in May."}, follow=True
+    )
+    assert response.redirect_chain[-1][0].startswith(_detail(asset))
+    case.refresh_from_db()
+    assert case.state == CaseState.OPEN and case.context_reply == "Yes, bought in May."
