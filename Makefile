@@ -48,10 +48,12 @@ bench: $(STAMP)
 	timeout 1800 $(BIN)/python -m tests.benchmarks.realpaths
 
 ## chaos: a soak under faults (tests/chaos/soak.py; needs DATABASE_URL=postgres://… and redis-server), then the
-## crash-safety trials, many more than CI runs. CHAOS_MINUTES (5), CHAOS_KILL_EVERY (60 s), CHAOS_TRIALS (100).
+## crash-safety trials, many more than CI runs, on Redis as in CI and production (CELERY_BROKER_URL, default the local
+## redis-server). CHAOS_MINUTES (5), CHAOS_KILL_EVERY (60 s), CHAOS_TRIALS (100).
 chaos: $(STAMP)
 	timeout 1800 $(BIN)/python -m tests.chaos.soak
-	CHAOS_TRIALS=$${CHAOS_TRIALS:-100} $(BIN)/python -m pytest tests/generations/e2e/test_crash_safety.py $(PYTEST_ARGS)
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} CHAOS_TRIALS=$${CHAOS_TRIALS:-100} \
+		timeout 1800 $(BIN)/python -m pytest tests/generations/e2e/test_crash_safety.py $(PYTEST_ARGS)
 
 EMULATOR_PORT ?= 8765
 emulators: $(STAMP)

@@ -39,6 +39,7 @@ _COMMON: dict[str, Any] = {
 
 @shared_task(name="generations.tasks.job_submit", soft_time_limit=150, time_limit=180, **_COMMON)  # type: ignore[untyped-decorator]
 def job_submit(job_id: str) -> None:
+    enqueue.coalesce_clear(enqueue.submit_coalesce_key(job_id))
     generation_submit(job_id=UUID(job_id))
 
 

@@ -22,8 +22,10 @@ class Work:
     task: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     countdown: float = 0.0
-    #: Work with the same key is sent once until the task that runs it calls ``coalesce_clear`` (dispatch).
+    #: Work with the same key is sent once until the task that runs it calls ``coalesce_clear`` (dispatch, submit),
+    #: or until the mark expires after ``coalesce_ttl`` seconds (``COALESCE_TTL_SECONDS`` if 0).
     coalesce: str = ""
+    coalesce_ttl: float = 0.0
 
 
 Sink = Callable[[Work], None]
@@ -38,12 +40,13 @@ def _coalesce_key(key: str) -> str:
     return f"generations:pending:{key}"
 
 
-def coalesce_claim(key: str) -> bool:
-    """True if no work with ``key`` is pending (and mark it pending); False if one already is. Fails open."""
+def coalesce_claim(key: str, *, ttl: float = 0.0) -> bool:
+    """True if no work with ``key`` is pending (and mark it pending for ``ttl`` seconds); False if one already is.
+    Fails open."""
     from django.core.cache import cache
 
     try:
-        return bool(cache.add(_coalesce_key(key), 1, timeout=COALESCE_TTL_SECONDS))
+        return bool(cache.add(_coalesce_key(key), 1, timeout=max(1, round(ttl or COALESCE_TTL_SECONDS))))
     except Exception:  # the cache is an optimisation here; sending twice is harmless
         return True
 
@@ -59,7 +62,7 @@ def coalesce_clear(key: str) -> None:
 def _celery_sink(work: Work) -> None:
     from generations import tasks
 
-    if work.coalesce and not work.countdown and not coalesce_claim(work.coalesce):
+    if work.coalesce and not work.countdown and not coalesce_claim(work.coalesce, ttl=work.coalesce_ttl):
         return
     task = getattr(tasks, work.task)
     task.apply_async(kwargs=work.kwargs, countdown=max(0.0, work.countdown) or None)
@@ -92,7 +95,18 @@ def enqueue(work: Work) -> None:
 
 
 def submit(job_id: object) -> None:
-    enqueue(Work("job_submit", {"job_id": str(job_id)}))
+    """Ask for the job's ``job_submit`` run. Coalesced per job: while one is pending, asking again sends nothing, so
+    the reconciler's resend of a submit that looks lost (``generations.reconcile``) cannot pile up copies behind a
+    slow queue, each a no-op that delays every other job's submit. The mark lasts the reconciler's own patience
+    (``stuck_seconds``): a resend that was itself lost is sent again after that."""
+    from generations.services import config
+
+    key = submit_coalesce_key(job_id)
+    enqueue(Work("job_submit", {"job_id": str(job_id)}, coalesce=key, coalesce_ttl=config.stuck_seconds()))
+
+
+def submit_coalesce_key(job_id: object) -> str:
+    return f"submit:{job_id}"
 
 
 def poll(job_id: object, *, seq: int, countdown: float = 0.0) -> None:

@@ -295,6 +295,40 @@ def test_dispatch_is_coalesced_per_provider_until_the_run_starts(settings) -> No
     assert enqueue.coalesce_claim(key) is True
 
 
+@pytest.mark.django_db
+def test_a_lost_looking_submit_is_resent_once_while_the_resend_waits(
+    world, settings, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    """The reconciler resends the submit of a job stuck in ``submitting`` before its send. Behind a slow queue it
+    used to resend on every run (every 2 s in the crash trials), and the copies, each a no-op, buried every other
+    job's submit: the queue fell further behind with each run."""
+    from generations.reconcile import reconcile_jobs
+
+    settings.GENERATIONS_STUCK_SECONDS = 60
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(tasks.job_submit, "apply_async", lambda kwargs, countdown=None: sent.append(kwargs))
+    job = GenerationJobFactory(
+        project=world.project,
+        creator=world.member,
+        provider="wavespeed",
+        state=State.SUBMITTING,
+        dispatched_at=timezone.now() - timedelta(minutes=5),
+    )
+    enqueue.coalesce_clear(enqueue.submit_coalesce_key(job.pk))
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            report = reconcile_jobs()
+        assert str(job.pk) in report.submits_resent
+    assert sent == [{"job_id": str(job.pk)}]
+    # The task clears the mark as it starts (here it finds nothing to send: the job was canceled meanwhile).
+    GenerationJob.objects.filter(pk=job.pk).update(state=State.CANCELED)
+    tasks.job_submit.run(job_id=str(job.pk))
+    GenerationJob.objects.filter(pk=job.pk).update(state=State.SUBMITTING)
+    with django_capture_on_commit_callbacks(execute=True):
+        reconcile_jobs()
+    assert len(sent) == 2
+
+
 def test_the_sweep_has_its_own_queue_and_beat_entry() -> None:
     from studio.celery import app
 
