@@ -63,6 +63,12 @@ def _check_assets(project: Project, references: Sequence[ReferenceInput]) -> Non
     for ref in references:
         if ref.asset.team_id != project.team_id:
             raise SpecValidationError({"references": ["Pick images from this team's asset library."]})
+    retired = sorted({f"@{ref.asset.ref_name}" for ref in references if ref.asset.retired_at is not None})
+    if retired:
+        names = ", ".join(retired)
+        raise SpecValidationError(
+            {"references": [f"{names} is retired; restore it in the asset library or pick another image."]}
+        )
     from studio.moderation.services import taken_down_asset_ids
 
     down = taken_down_asset_ids([ref.asset.pk for ref in references])

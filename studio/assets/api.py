@@ -30,6 +30,7 @@ from studio.assets import services
 from studio.assets.models import Asset
 from studio.assets.services import AssetError, UploadStatus
 from studio.files import signed_url
+from studio.moderation.services import taken_down_asset_ids
 from studio.moderation.visibility import hidden_asset_q
 from studio.projects.models import Project
 from studio.teams import access
@@ -55,11 +56,16 @@ class AssetOut(Schema):
     size_bytes: int
     sha256: str
     retired: bool
+    taken_down: bool = Field(
+        False,
+        description="Taken down by moderation: new videos refuse it, and `url` is empty while the decision stands "
+        "(the uploader may appeal on the asset's page). Lists leave such assets out.",
+    )
     created_at: datetime
     url: str = Field(description="A signed URL of the image that expires (SIGNED_FILE_URL_MAX_AGE).")
 
     @staticmethod
-    def of(asset: Asset) -> AssetOut:
+    def of(asset: Asset, *, taken_down: bool = False) -> AssetOut:
         return AssetOut(
             id=asset.pk,
             name=asset.name,
@@ -73,9 +79,15 @@ class AssetOut(Schema):
             size_bytes=asset.size_bytes,
             sha256=asset.sha256,
             retired=asset.retired_at is not None,
+            taken_down=taken_down,
             created_at=asset.created_at,
-            url=signed_url(asset.file.name or "", absolute=True),
+            url="" if taken_down else signed_url(asset.file.name or "", absolute=True),
         )
+
+
+def _one(asset: Asset) -> AssetOut:
+    """One asset, with its moderation state (lists leave taken-down assets out, so they need no such query)."""
+    return AssetOut.of(asset, taken_down=asset.pk in taken_down_asset_ids([asset.pk]))
 
 
 class UploadOut(Schema):
@@ -191,7 +203,7 @@ def asset_list(request: HttpRequest, filters: Query[AssetFilters]) -> AssetPage:
 
 @router.get("/{asset_id}", response={200: AssetOut, **errors(404)}, summary="Get an asset")
 def asset_get(request: HttpRequest, asset_id: ObjectId) -> AssetOut:
-    return AssetOut.of(access.token_get(token_of(request), Asset.objects.all(), pk=asset_id))
+    return _one(access.token_get(token_of(request), Asset.objects.all(), pk=asset_id))
 
 
 @router.patch("/{asset_id}", response={200: AssetOut, **errors(403, 404, 422)}, summary="Update ref_name, type, tags")
@@ -211,11 +223,11 @@ def asset_patch(request: HttpRequest, body: AssetPatch, asset_id: ObjectId) -> A
         message = str(exc)
         field = "ref_name" if "reference name" in message.lower() else "tags" if "tag" in message.lower() else None
         raise ApiError(422, "validation_error", message, field=field) from exc
-    return AssetOut.of(asset)
+    return _one(asset)
 
 
 @router.post("/{asset_id}/retire", response={200: AssetOut, **errors(403, 404)}, summary="Retire an asset")
 def asset_retire(request: HttpRequest, asset_id: ObjectId) -> AssetOut:
     """A retired asset is kept for the videos made from it, but new generations refuse it. Idempotent."""
     asset = access.token_get(token_of(request), Asset.objects.all(), perm=Perm.EDIT, pk=asset_id)
-    return AssetOut.of(services.asset_retire(asset=asset))
+    return _one(services.asset_retire(asset=asset))

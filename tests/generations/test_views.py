@@ -86,6 +86,24 @@ def test_composer_errors_land_on_their_fields(pipeline):
     assert GenerationJob.objects.count() == 0
 
 
+def test_composer_refuses_a_retired_image_and_holds_nothing(pipeline):
+    """The pickers hide retired assets, but the form takes any of the team's asset ids (a stale page, a rerun): the
+    service refuses it, as the API does, and names it."""
+    from studio.assets.services import asset_retire
+
+    world = pipeline.world
+    client = world.client_for(world.member)
+    url = reverse("generations:compose", kwargs={"project_pk": world.project.pk})
+    asset_retire(asset=pipeline.cat)
+    before = balance(world.member, world.team)
+    response = client.post(url, {**compose_data(pipeline), "confirm": "1"})
+    assert response.status_code == 400
+    assert f"@{pipeline.cat.ref_name} is retired; restore it in the asset library" in response.content.decode()
+    assert GenerationJob.objects.count() == 0 and balance(world.member, world.team) == before
+    asset_retire(asset=pipeline.cat, retired=False)
+    assert client.post(url, compose_data(pipeline)).status_code == 200
+
+
 def test_live_quote_fragment(pipeline):
     world = pipeline.world
     client = world.client_for(world.member)

@@ -205,6 +205,11 @@ def test_the_api_leaves_a_taken_down_asset_out_and_refuses_it_in_a_generation(ap
     _take_down(pipeline.cat, reviewers[0], reporter=world.member)
     ids = {item["id"] for item in apis.member.get("/assets").json()["items"]}
     assert pipeline.cat.pk not in ids and pipeline.park.pk in ids
+    # Asked for by id (a client that kept it), it says so, with no image link; its neighbour is unchanged.
+    down = apis.member.get(f"/assets/{pipeline.cat.pk}").json()
+    assert down["taken_down"] is True and down["url"] == ""
+    park = apis.member.get(f"/assets/{pipeline.park.pk}").json()
+    assert park["taken_down"] is False and park["url"]
     error = assert_error(apis.member.post("/generations", r2v(world, pipeline)), 422)
     assert error["field"] == "references" and "@cat was taken down by moderation" in error["message"]
     assert GenerationJob.objects.count() == 0 and Hold.objects.count() == 0
