@@ -952,6 +952,10 @@ def bench_pages() -> dict[str, Any]:
         queries[name] = {"status": status, "queries": len(captured)}
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.benchmarks.bench_settings"}
+    # The request log is written as in production (every page alike), into a file rather than the bench's output:
+    # two lines a request came to about 37,000 lines there.
+    fd, log_name = tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")
+    server_log = Path(log_name)
     gunicorn = subprocess.Popen(
         [
             sys.executable,
@@ -967,10 +971,17 @@ def bench_pages() -> dict[str, Any]:
         ],
         cwd=ROOT,
         env=env,
+        stdout=fd,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    os.close(fd)  # the server has its own copy
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz")
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+        except RuntimeError:
+            log(server_log.read_text(errors="replace")[-4000:])
+            raise
         results: dict[str, Any] = {
             "rows": rows,
             "seconds_per_url": seconds,
@@ -996,6 +1007,7 @@ def bench_pages() -> dict[str, Any]:
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         gunicorn.wait(timeout=30)
+        server_log.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
