@@ -172,6 +172,9 @@ def main() -> int:
     }
     os.environ.update({k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"})
     os.environ["DJANGO_SETTINGS_MODULE"] = "studio.settings"
+    # This driver's own log (a line for each task that its creates enqueue) would bury the figures it prints; the
+    # servers and workers keep theirs, in their files under the work directory.
+    os.environ["LOG_LEVEL"] = "WARNING"
     emulator.control("POST", "config", json={"timeout_delay_seconds": 12})
     import django
 
