@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,46 @@ def test_armed_reset_on_poll(server: str) -> None:
         with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
             client.get("/highway/v3/async/task-result", params={"task_id": task_id}, headers=AUTH)
         assert client.get("/highway/v3/async/task-result", params={"task_id": task_id}, headers=AUTH).status_code == 200
+
+
+def _answers(sock: socket.socket, count: int) -> list[bytes]:
+    """Read ``count`` HTTP answers (each sized by Content-Length) from one connection; their status lines."""
+    buffer, lines = b"", []
+    while len(lines) < count:
+        while b"\r\n\r\n" not in buffer:
+            chunk = sock.recv(65536)
+            assert chunk, f"the server closed the connection after {len(lines)} answers"
+            buffer += chunk
+        head, buffer = buffer.split(b"\r\n\r\n", 1)
+        length = int(next(h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")))
+        while len(buffer) < length:
+            buffer += sock.recv(65536)
+        buffer = buffer[length:]
+        assert b"connection: close" not in head.lower()
+        lines.append(head.split(b"\r\n")[0])
+    return lines
+
+
+def test_one_connection_serves_request_after_request(server: str) -> None:
+    """Keep-alive, as the providers do: a client's pooled connection is reused, even after an answer that left the
+    request's body unread (a 401 before the JSON is parsed), and after a request sent before the last answer."""
+    host, port = server.removeprefix("http://").split(":")
+    body = b'{"prompt": "' + b"x" * 50_000 + b'"}'
+    unread = f"POST {T2V} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+    unread += f"Content-Length: {len(body)}\r\n\r\n"
+    poll = f"GET /highway/v3/async/task-result?task_id=nope HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer k\r\n\r\n"
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(unread.encode() + body)
+        sock.sendall(poll.encode())  # pipelined: already in the socket while the first is answered
+        assert _answers(sock, 2) == [b"HTTP/1.1 401 UNAUTHORIZED", b"HTTP/1.1 404 NOT FOUND"]
+        sock.sendall(poll.encode())
+        assert _answers(sock, 1) == [b"HTTP/1.1 404 NOT FOUND"]
+    with httpx.Client(base_url=server, timeout=5) as client:
+        seen = set()
+        for _ in range(5):
+            response = client.get("/highway/v3/async/task-result", params={"task_id": "nope"}, headers=AUTH)
+            seen.add(response.extensions["network_stream"].get_extra_info("client_addr"))
+        assert len(seen) == 1  # five answers, one connection
 
 
 def test_management_command_starts_the_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
