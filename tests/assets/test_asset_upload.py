@@ -152,12 +152,14 @@ def test_gps_exif_is_stripped_from_the_stored_jpeg_and_orientation_applied(world
     assert (outcome.asset.width, outcome.asset.height) == (40, 80)
 
 
-def test_a_thumbnail_is_made_as_webp(world: World) -> None:
-    outcome = _upload_service(world, "big.jpg", image_bytes("JPEG", size=(2000, 1000)))
+@pytest.mark.parametrize(("size", "thumb_size"), [((2000, 1000), (480, 240)), ((4000, 3000), (480, 360))])
+def test_a_thumbnail_is_made_as_webp(world: World, size: tuple[int, int], thumb_size: tuple[int, int]) -> None:
+    """Within 480 px, in the image's proportions; the larger one is made from a box-reduced image (not a copy)."""
+    outcome = _upload_service(world, "big.jpg", image_bytes("JPEG", size=size))
     assert outcome.asset is not None
     with default_storage.open(outcome.asset.thumbnail.name, "rb") as handle:
         thumb = Image.open(io.BytesIO(handle.read()))
-    assert thumb.format == "WEBP" and max(thumb.size) <= 480
+    assert thumb.format == "WEBP" and thumb.size == thumb_size
 
 
 def test_the_same_bytes_in_the_same_team_reuse_the_asset(world: World) -> None:
