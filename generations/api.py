@@ -220,9 +220,9 @@ def _assets_by_id(token: ApiToken, ids: list[int]) -> dict[int, Asset]:
 
 
 def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, JobRequest]:
-    """The project and ``JobRequest`` an API body asks for. Assets must be the token team's and not retired (422,
-    the same message for another team's asset as for a missing one); everything else is left to the validation
-    module, so API users get the composer's messages."""
+    """The project and ``JobRequest`` an API body asks for. Assets must be the token team's (422, the same message
+    for another team's asset as for a missing one); everything else, retired and taken-down assets included, is left
+    to ``generation_preview`` and the validation module, so API users get the composer's messages."""
     project = access.token_get(token, Project.objects.select_related("team"), perm=Perm.GENERATE, pk=body.project_id)
     if project.is_archived:
         raise ApiError(409, "project_archived", "The project is archived; restore it to generate in it.", "project_id")
@@ -232,10 +232,6 @@ def request_from_body(token: ApiToken, body: GenerationIn) -> tuple[Project, Job
         asset = assets.get(asset_id)
         if asset is None:
             raise ApiError(422, "validation_error", f"No asset {asset_id} in this team's library.", field="references")
-        if asset.retired_at is not None:
-            raise ApiError(
-                422, "validation_error", f'The asset "{asset.name}" is retired; pick another.', field="references"
-            )
     if body.mode == I2V and body.references:
         raise ApiError(
             422,

@@ -233,7 +233,8 @@ def test_asset_list_get_update_retire(apis, world, pipeline):
     assert cat.pk not in [a["id"] for a in apis.member.get("/assets").json()["items"]]
     assert cat.pk in [a["id"] for a in apis.member.get("/assets", {"include_retired": "true"}).json()["items"]]
     body = {"project_id": world.project.pk, "mode": "i2v", "image": cat.pk, "resolution": "360p", "duration": 2}
-    assert "retired" in assert_error(apis.member.post("/quotes", body), 422)["message"]
+    error = assert_error(apis.member.post("/quotes", body), 422)
+    assert error["field"] == "references" and "@kitty is retired; restore it" in error["message"]  # the composer's
 
 
 # --- Quotes and generations -------------------------------------------------------------------------------------------
