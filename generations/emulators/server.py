@@ -90,8 +90,9 @@ class EmulatorRequestHandler(WSGIRequestHandler):
 
     werkzeug ends every answer with ``Connection: close``; here it is left out when ``FaultMiddleware`` drained the
     request and sized the answer (``KEEP_ALIVE``), so a client's pooled connection serves its next request, as with
-    the providers. Otherwise a client would connect anew for every call (about a third of a polling worker's CPU in
-    ``make bench``: connect, name lookup, close). An idle connection is dropped after ``timeout`` seconds.
+    the providers. Otherwise a client would connect anew for every call (a connect, a name lookup and a close each;
+    the emulator alone answered 1,547 status calls/s with it against 955 without). An idle connection is dropped
+    after ``timeout`` seconds.
 
     After an emulated reset the app raises ``ConnectionResetError`` (werkzeug logs a dropped connection), but an
     HTTP/1.1 keep-alive loop then reads the next request from the detached socket and fails with EBADF, which

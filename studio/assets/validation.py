@@ -133,13 +133,18 @@ def _encode(image: Image.Image, fmt: str, icc_profile: bytes | None) -> bytes:
 
 
 def _thumbnail(image: Image.Image) -> bytes:
-    """A WEBP thumbnail within ``THUMBNAIL_SIZE``. Made from a box-reduced image, not a full copy: ``thumbnail``
-    works in place, and a copy of a 24-megapixel photo is 72 MB more for the upload to hold."""
-    factor = max(1, min(image.width // (2 * THUMBNAIL_SIZE[0]), image.height // (2 * THUMBNAIL_SIZE[1])))
-    thumb = image.reduce(factor) if factor > 1 else image.copy()
+    """A WEBP thumbnail within ``THUMBNAIL_SIZE``. ``thumbnail`` works in place; an RGB(A) photo is box-reduced
+    first rather than copied whole (a copy of a 24-megapixel photo is 72 MB more for the upload to hold). Other modes
+    are converted first: averaging a palette image's indices would give the wrong colours."""
+    thumb = image
     if thumb.mode not in ("RGB", "RGBA"):
         has_alpha = "A" in thumb.getbands() or "transparency" in thumb.info
-        thumb = thumb.convert("RGBA" if has_alpha else "RGB")
+        thumb = thumb.convert("RGBA" if has_alpha else "RGB")  # a new image
+    factor = max(1, min(thumb.width // (2 * THUMBNAIL_SIZE[0]), thumb.height // (2 * THUMBNAIL_SIZE[1])))
+    if factor > 1:
+        thumb = thumb.reduce(factor)
+    elif thumb is image:
+        thumb = image.copy()
     thumb.thumbnail(THUMBNAIL_SIZE)
     out = io.BytesIO()
     thumb.save(out, "WEBP", quality=80, method=4)

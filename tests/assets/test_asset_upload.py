@@ -162,6 +162,23 @@ def test_a_thumbnail_is_made_as_webp(world: World, size: tuple[int, int], thumb_
     assert thumb.format == "WEBP" and thumb.size == thumb_size
 
 
+def test_a_large_palette_images_thumbnail_keeps_its_colours(world: World) -> None:
+    """A checkerboard of red (index 0) and blue (index 255) in a palette PNG: its thumbnail is purple, the mix of the
+    colours, not whatever colour sits between the indices in the palette (green here)."""
+    palette = [0, 255, 0] * 256
+    palette[0:3], palette[765:768] = [255, 0, 0], [0, 0, 255]
+    image = Image.new("P", (2000, 2000))
+    image.putpalette(palette)
+    image.putdata([0 if (x + y) % 2 else 255 for y in range(2000) for x in range(2000)])
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    outcome = _upload_service(world, "checks.png", out.getvalue())
+    assert outcome.asset is not None
+    with default_storage.open(outcome.asset.thumbnail.name, "rb") as handle:
+        red, green, blue = Image.open(io.BytesIO(handle.read())).convert("RGB").getpixel((240, 240))
+    assert red > 100 and blue > 100 and green < 40
+
+
 def test_the_same_bytes_in_the_same_team_reuse_the_asset(world: World) -> None:
     content = image_bytes("PNG")
     first = _upload_service(world, "a.png", content)
