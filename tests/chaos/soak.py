@@ -38,41 +38,21 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks.realpaths import ROOT, Emulator, drop_database, free_port, log, prepare_database, wait_http
+from tests.benchmarks.realpaths import (
+    ROOT,
+    Emulator,
+    PrivateRedis,
+    drop_database,
+    free_port,
+    log,
+    prepare_database,
+    wait_http,
+)
 
 #: The providers that generate from text (DashScope's C1 takes images only: its modes are i2v and r2v).
 PROVIDERS = ("wavespeed", "pixverse", "highway")
 CREATE_FAULTS = (("error500", 0.05), ("ratelimit", 0.05), ("timeout", 0.02))
 POLL_TOKENS = (("#poll-error500", 0.05), ("#poll-ratelimit", 0.05), ("#poll-timeout", 0.02))
-
-
-class PrivateRedis:
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        import socket
-
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("private redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 class Worker:
@@ -320,7 +300,8 @@ def main() -> int:
     creates = emulator.control("GET", "creates")
     duplicated = sorted(key for key, entry in creates["by_key"].items() if entry["accepted"] > 1)
     hooks = emulator.control("GET", "webhooks")["webhooks"]
-    hooks_accepted = sum(1 for hook in hooks if hook["status_code"] is not None and 200 <= hook["status_code"] < 300)
+    refused = [hook for hook in hooks if hook["status_code"] is None or not 200 <= hook["status_code"] < 300]
+    hooks_accepted = len(hooks) - len(refused)
     report = reconcile()
     for worker in workers:
         worker.kill(signal.SIGTERM)
@@ -341,6 +322,10 @@ def main() -> int:
         "creates_sent_to_providers": creates["total"],
         "webhooks_sent": len(hooks),
         "webhooks_accepted": hooks_accepted,
+        # what the others got: an answer (status, reply), a transport error, or no attempt yet when the soak read them
+        "webhooks_not_accepted": [
+            {key: hook[key] for key in ("status_code", "reply", "error", "delivered")} for hook in refused
+        ],
     }
     drop_database()
     print(json.dumps(result, indent=2))
