@@ -143,10 +143,15 @@ def teams_for(user: User | AnonymousUser) -> QuerySet[Team]:
 
 
 def visible_to(user: User | AnonymousUser, queryset: QuerySet[M], *, team_field: str = "team") -> QuerySet[M]:
-    """Restrict ``queryset`` to rows of teams the user belongs to. The starting point of every list."""
+    """Restrict ``queryset`` to rows of teams the user belongs to. The starting point of every list.
+
+    A semi-join on the user's memberships (``team IN (SELECT team_id …)``), not a join through the team table: the
+    same rows, two tables fewer for PostgreSQL's planner to order (planning was most of a library page's query time,
+    and grew with the library's statistics)."""
     if not user.is_authenticated:
         return queryset.none()
-    return queryset.filter(**{f"{team_field}__memberships__user_id": user.pk})
+    teams = Membership.objects.filter(user_id=user.pk).values("team_id")
+    return queryset.filter(**{f"{team_field}__in": teams})
 
 
 def get_for_user(

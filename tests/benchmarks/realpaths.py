@@ -973,8 +973,45 @@ print(json.dumps({"latencies": lat, "errors": errors[0]}))
 """
 
 
+WRK_SCRIPT = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests": %d, "errors": %d, "p95_us": %d, "duration_us": %d}\n', summary.requests,
+    e.connect + e.read + e.write + e.timeout + e.status, latency:percentile(95), summary.duration))
+end
+"""
+
+
+def load_generator() -> str:
+    """``BENCH_LOADGEN=wrk``: wrk (C, Debian's package), which leaves more of this 2-core machine's CPU to the server
+    under test. The default: two Python processes with httpx, which take a share of it (more for larger pages); the
+    committed figures of every run so far were taken with it, so they stay comparable."""
+    if os.environ.get("BENCH_LOADGEN", "") == "wrk":
+        if shutil.which("wrk") is None:
+            raise RuntimeError("BENCH_LOADGEN=wrk needs wrk on PATH (apt-get install wrk)")
+        return "wrk"
+    return "python-httpx"
+
+
 def _load(url: str, cookie: str, seconds: float) -> dict[str, Any]:
-    """Two load-generator processes × 4 keep-alive connections each, for ``seconds``."""
+    """Two load-generator threads (wrk) or processes (Python) × 4 keep-alive connections each, for ``seconds``."""
+    if load_generator() == "wrk":
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(WRK_SCRIPT)
+        try:
+            out = subprocess.run(
+                ["wrk", "-t2", "-c8", f"-d{max(1, round(seconds))}s", "-s", script.name,
+                 "-H", f"Cookie: sessionid={cookie}", url],
+                capture_output=True, text=True, timeout=seconds + 120, check=True,
+            ).stdout  # fmt: skip
+        finally:
+            os.unlink(script.name)
+        data = json.loads(out.strip().splitlines()[-1])
+        return {
+            "req_per_s": round(data["requests"] / (data["duration_us"] / 1e6), 1),
+            "p95_ms": round(data["p95_us"] / 1000, 1),
+            "errors": data["errors"],
+        }
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", LOADGEN, url, cookie, str(seconds), "4"], stdout=subprocess.PIPE, text=True
@@ -1104,6 +1141,7 @@ def bench_pages() -> dict[str, Any]:
             "seconds_per_url": seconds,
             "rounds": ROUNDS,
             "gunicorn_workers": 3,
+            "load_generator": load_generator(),
             "urls": {},
         }
         # Interleaved rounds (every page once per round), each page's median round reported: a shared machine's
@@ -1471,7 +1509,7 @@ def write_report() -> None:
         lines += [
             f"## Pages under gunicorn ({p['gunicorn_workers']} workers), {p['rows']:,} rows, "
             f"{fmt(p['seconds_per_url'])} s each in {p.get('rounds', 1)} interleaved rounds (the median round shown), "
-            "2×4 keep-alive clients",
+            f"2×4 keep-alive clients ({p.get('load_generator', 'python-httpx')})",
             "",
             "| page | req/s | p95 | queries | errors |",
             "|---|---|---|---|---|",
