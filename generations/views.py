@@ -353,7 +353,10 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     if ack and outcome.status < 300:
         # A provider that resends until it reads its exact acknowledgement gets it (PixVerse: HTTP 200 "ok").
         return HttpResponse(ack, content_type="text/plain", status=200)
-    return JsonResponse({"detail": outcome.detail}, status=outcome.status)
+    response = JsonResponse({"detail": outcome.detail}, status=outcome.status)
+    if outcome.status == 503:
+        response["Retry-After"] = "30"
+    return response
 
 
 @login_required

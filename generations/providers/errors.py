@@ -96,3 +96,8 @@ class UnknownStatusError(MalformedResponseError):
 
 class WebhookVerificationError(Exception):
     """An inbound provider webhook failed verification. The message says why (never echoed to the sender)."""
+
+
+class ReplayGuardUnavailable(Exception):
+    """The replay markers' store (the cache) could not be reached, so a delivery cannot be checked to be new: the
+    sender is asked to retry (503), never told its delivery was taken or refused."""

@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 
-from generations.providers.errors import WebhookVerificationError
+from generations.providers.errors import ReplayGuardUnavailable, WebhookVerificationError
 
 logger = logging.getLogger("generations.providers.webhooks")
 
@@ -65,7 +65,11 @@ def _check_fresh(timestamp: float, *, now: float | None, tolerance: int) -> None
 def _claim_once(kind: str, token: str, *, tolerance: int) -> None:
     # Keep the marker past the window on both sides: a replay outside it fails the timestamp check anyway.
     key = "webhook-replay:" + hashlib.sha256(f"{kind}:{token}".encode()).hexdigest()
-    if not cache.add(key, 1, timeout=2 * tolerance + 60):
+    try:
+        fresh = cache.add(key, 1, timeout=2 * tolerance + 60)
+    except Exception as exc:  # the backend's own errors (a Redis restart: redis.exceptions.ConnectionError)
+        raise ReplayGuardUnavailable(f"{exc.__class__.__name__}: {exc}") from exc
+    if not fresh:
         raise WebhookVerificationError(f"{kind} {token!r} was already used (replay)")
 
 

@@ -10,9 +10,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
 from generations.models import GenerationJob
 from generations.providers import webhooks
-from generations.providers.errors import WebhookVerificationError
+from generations.providers.errors import ReplayGuardUnavailable, WebhookVerificationError
 from generations.providers.registry import adapter_class
 from generations.services.poll import restart_poll_chain
 from generations.states import AT_PROVIDER
@@ -39,6 +41,9 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
             return WebhookOutcome(200, "duplicate")
         logger.warning("refused %s webhook: %s", provider, reason)
         return WebhookOutcome(401, "invalid signature")
+    except ReplayGuardUnavailable as exc:
+        logger.warning("%s webhook not taken (its sender retries): the replay guard is unreachable: %s", provider, exc)
+        return WebhookOutcome(503, "try again later")
     try:
         provider_job_id = adapter_class(provider).webhook_job_id(payload)
     except WebhookVerificationError:
@@ -46,5 +51,9 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
     job = GenerationJob.objects.filter(provider=provider, provider_job_id=provider_job_id).first()
     if job is None or job.state not in AT_PROVIDER:
         return WebhookOutcome(200, "ignored")
-    restart_poll_chain(job)
+    try:
+        restart_poll_chain(job)
+    except BrokerUnavailable as exc:
+        # The job was made due before the fetch was sent: the sweep polls it within a second, broker or not.
+        logger.warning("job %s: the webhook's fetch could not be queued (%s); the sweep polls it", job.pk, exc)
     return WebhookOutcome(202, "poll scheduled")

@@ -11,19 +11,22 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from billing.models import HoldState
 from generations.models import GenerationJob
 from generations.providers import webhooks
 from generations.providers.base import Mode
 from generations.reconcile import reconcile_jobs
+from generations.services import enqueue
 from generations.services.config import poll_max_seconds
 from generations.services.jobs import generation_create
-from generations.services.poll import poll_delay
+from generations.services.poll import poll_delay, poll_sweep
 from generations.services.submit import generation_submit
 from generations.states import State
 from tests.generations.helpers import accepted_for, creates_for
 from tests.generations.test_generation_lifecycle import request_for
+from tests.net import free_port
 
 SECRET = "whsec_test-secret"
 
@@ -87,6 +90,52 @@ def test_duplicate_and_out_of_order_webhooks_change_nothing(pipeline, webhook_se
     job.refresh_from_db()
     assert job.state == State.SUCCEEDED and job.events.count() == events
     assert pipeline.worker.queue == []
+
+
+def test_a_webhook_while_the_cache_is_down_asks_for_a_retry_and_changes_nothing(pipeline, webhook_secret, settings):
+    """The replay guard's markers live in the cache. While it is unreachable (a Redis restart: seen in `make chaos`)
+    a delivery cannot be checked to be new: 503 with Retry-After, nothing queued, and the sender's retry of the same
+    delivery is taken once the cache is back."""
+    job = submitted_job(pipeline)
+    seq = job.poll_seq
+    working = settings.CACHES
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens: connection refused
+        }
+    }
+    body = {"id": job.provider_job_id, "status": "completed", "outputs": ["x"]}
+    refused = post_wavespeed(body, webhook_id="msg_cache_down")
+    assert refused.status_code == 503 and refused["Retry-After"] == "30"
+    assert refused.json() == {"detail": "try again later"}
+    job.refresh_from_db()
+    assert job.poll_seq == seq and pipeline.worker.queue == []
+    settings.CACHES = working
+    assert post_wavespeed(body, webhook_id="msg_cache_down").status_code == 202
+    job.refresh_from_db()
+    assert job.poll_seq == seq + 1 and [w.task for w in pipeline.worker.queue] == ["job_poll"]
+
+
+def test_a_webhook_while_the_broker_is_down_leaves_its_job_due_for_the_sweep(pipeline, webhook_secret):
+    """The job is made due before its fetch is sent; if the broker refuses the fetch, the webhook is still taken
+    (202, no 500 for the sender to retry) and the next sweep polls the job."""
+    job = submitted_job(pipeline)
+    seq = job.poll_seq
+    pipeline.emulator.control("POST", "clock", json={"advance": 2000})  # done at the provider
+
+    def broker_down(work: enqueue.Work) -> None:
+        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with enqueue.use_sink(broker_down, immediate=True):
+        response = post_wavespeed({"id": job.provider_job_id, "status": "completed", "outputs": ["x"]})
+    assert response.status_code == 202
+    job.refresh_from_db()
+    assert job.poll_seq == seq + 1 and job.next_poll_at <= timezone.now()
+    report = poll_sweep(time_budget=5.0)
+    assert report.polled == 1
+    pipeline.worker.settle(job)
+    assert job.state == State.SUCCEEDED
 
 
 def test_forged_webhooks_are_refused(pipeline, webhook_secret):
