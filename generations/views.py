@@ -354,8 +354,8 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
         # A provider that resends until it reads its exact acknowledgement gets it (PixVerse: HTTP 200 "ok").
         return HttpResponse(ack, content_type="text/plain", status=200)
     response = JsonResponse({"detail": outcome.detail}, status=outcome.status)
-    if outcome.status == 503:
-        response["Retry-After"] = "30"
+    if outcome.retry_after is not None:
+        response["Retry-After"] = str(outcome.retry_after)
     return response
 
 

@@ -24,10 +24,12 @@ logger = logging.getLogger("generations.webhooks")
 
 @dataclass(frozen=True)
 class WebhookOutcome:
-    """``status`` is the HTTP status to answer with; ``detail`` a short, non-sensitive word for the sender."""
+    """``status`` is the HTTP status to answer with; ``detail`` a short, non-sensitive word for the sender;
+    ``retry_after`` (seconds) when the sender should try again later."""
 
     status: int
     detail: str
+    retry_after: int | None = None
 
 
 def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
@@ -43,7 +45,7 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str]) -
         return WebhookOutcome(401, "invalid signature")
     except ReplayGuardUnavailable as exc:
         logger.warning("%s webhook not taken (its sender retries): the replay guard is unreachable: %s", provider, exc)
-        return WebhookOutcome(503, "try again later")
+        return WebhookOutcome(503, "try again later", retry_after=30)
     try:
         provider_job_id = adapter_class(provider).webhook_job_id(payload)
     except WebhookVerificationError:
