@@ -604,6 +604,15 @@ def _emulator_capacity(emulator: Emulator, ids: list[str], *, seconds: float) ->
     return round(sum(done) / seconds, 1)
 
 
+def celery_worker_command(app: str, *extra: str) -> list[str]:
+    """``celery -A <app> worker -c 2`` as `make run` and compose run it, plus ``extra`` (queues, name, beat), with the
+    cluster chatter (gossip, mingle, heartbeat) off. The soak's workers and the live-jobs poller both start this."""
+    return [
+        sys.executable, "-m", "celery", "-A", app, "worker", *extra, "-c", "2", "-l", "WARNING",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+
+
 class Poller:
     """A real poll worker, as production runs it: `celery worker -Q poll,sweep -c 2` (prefork: two processes that
     share each batch claim through ``SKIP LOCKED``), its broker a private redis-server. ``tick()`` sends the sweep
@@ -630,15 +639,13 @@ class Poller:
         self.log_file = workdir / "poller.log"
 
     def start(self, timeout: float = 60.0) -> None:
+        command = celery_worker_command(
+            "tests.benchmarks.poller", "-Q", "poll,sweep", "-n", f"poller-{uuid.uuid4().hex[:6]}@%h"
+        )
         with self.log_file.open("ab") as out:
             self.process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "celery", "-A", "tests.benchmarks.poller", "worker",
-                    "-Q", "poll,sweep", "-c", "2", "-n", f"poller-{uuid.uuid4().hex[:6]}@%h", "-l", "WARNING",
-                    "--without-gossip", "--without-mingle", "--without-heartbeat",
-                ],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while not (self.log_dir / "ready").exists() or len(self.children()) < 2:
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -756,16 +763,16 @@ def bench_live_jobs() -> dict[str, Any]:
                 window_elapsed = time.monotonic() - started
             finally:
                 records = poller.stop()  # the sweeps running at the window's end finish (each within its budget)
-            sweeps = records  # this worker's, from its start: none ran before the first tick
-            elapsed = max([window_elapsed] + [r["end"] - started_wall for r in sweeps])
-            lateness = [late for r in sweeps for late in r["lateness"]]
-            polled = sum(r["polled"] for r in sweeps)
+            # Every record is this worker's, from its start: none ran before the first tick.
+            elapsed = max([window_elapsed] + [r["end"] - started_wall for r in records])
+            lateness = [late for r in records for late in r["lateness"]]
+            polled = sum(r["polled"] for r in records)
             results["sizes"][str(size)] = {
                 "polls_per_s_needed": round(size / interval, 1),
                 "polls_per_s_done": round(polled / elapsed, 1),
                 "lateness_p50_s": round(percentile(lateness, 50), 3),
                 "lateness_p99_s": round(percentile(lateness, 99), 3),
-                "sweeps": len(sweeps),
+                "sweeps": len(records),
                 "worker_cpu_share_of_one_core": round(cpu / window_elapsed, 2),
             }
             log(f"  {size}: {results['sizes'][str(size)]}")

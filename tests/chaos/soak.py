@@ -42,6 +42,7 @@ from tests.benchmarks.realpaths import (
     ROOT,
     Emulator,
     PrivateRedis,
+    celery_worker_command,
     drop_database,
     free_port,
     log,
@@ -74,22 +75,7 @@ class Worker:
         else:
             extra = ["-Q", "poll,sweep", "-n", f"poller{self.starts}@%h"]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "studio",
-                "worker",
-                *extra,
-                "-c",
-                "2",
-                "-l",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_worker_command("studio", *extra),
             cwd=ROOT,
             env=self.env,
             stdout=log_file,
