@@ -29,7 +29,8 @@ from generations.services.library import LibraryError
 from studio.projects.models import Project
 from studio.teams import access
 from studio.teams.access import Perm
-from studio.teams.models import Membership, Team
+from studio.teams.directory import team_directory
+from studio.teams.models import Team
 
 FILTER_PARAMS = ("q", "state", "mode", "provider", "resolution", "creator", "from", "to", "fav")
 
@@ -55,20 +56,12 @@ def library_context(
     kept = {name: request.GET[name] for name in FILTER_PARAMS if request.GET.get(name)}
     if perms is None:
         perms = access.permissions_for(request.user, team)
-    # The creator filter needs (id, email) of each member, and only editors are offered "Move" (the template shows
-    # move targets under ``may_edit``): read just that, and no move targets for who cannot move.
-    members = Membership.objects.filter(team=team).order_by("user__email").values_list("user_id", "user__email")
+    # The creator filter lists the members, and editors are offered "Move" to the team's other open projects: both
+    # from the team's cached directory (no query while neither changes).
+    directory = team_directory(team)
     may_edit = Perm.EDIT in perms
-    move_targets = (
-        list(
-            Project.objects.filter(team=team, archived_at__isnull=True)
-            .exclude(pk=project.pk if project is not None else 0)
-            .order_by("name")
-            .values_list("pk", "name")
-        )
-        if may_edit
-        else []
-    )
+    here = project.pk if project is not None else None
+    move_targets = [(pk, name) for pk, name in directory.projects if pk != here] if may_edit else []
     return {
         "library": page,
         "library_cards": build_cards(page.jobs, request.user),
@@ -82,7 +75,7 @@ def library_context(
         "mode_choices": ModeChoice.choices,
         "provider_choices": provider_choices(enabled_only=False),
         "resolution_choices": RESOLUTIONS,
-        "creator_choices": list(members),
+        "creator_choices": directory.members,
         "move_targets": move_targets,
         "may_generate": Perm.GENERATE in perms,
         "may_edit": may_edit,

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 
+from studio.cachekit import forget_on_commit
 from studio.notifications.models import Notification
+from studio.notifications.selectors import unread_count_key
 
 if TYPE_CHECKING:
     from studio.accounts.models import User
@@ -21,6 +23,7 @@ def notify(*, user: User, kind: str, message: str, url: str = "", key: str = "",
             Notification.objects.create(user=user, kind=kind, message=message, url=url, key=key)
     except IntegrityError:
         return False
+    forget_on_commit(unread_count_key(user))
     if email:
         transaction.on_commit(
             lambda: send_mail(
@@ -41,4 +44,7 @@ def notification_mark_read(*, user: User, notification_id: int | None = None) ->
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
-    return unread.update(read_at=timezone.now())
+    changed = unread.update(read_at=timezone.now())
+    if changed:
+        forget_on_commit(unread_count_key(user))
+    return changed

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from studio.projects.models import Project
+from studio.teams.directory import directory_changed
 
 if TYPE_CHECKING:
     from studio.accounts.models import User
@@ -27,7 +28,11 @@ def _clean_name(name: str) -> str:
 
 @transaction.atomic
 def project_create(*, team: Team, user: User, name: str, description: str = "") -> Project:
-    return Project.objects.create(team=team, name=_clean_name(name), description=description.strip(), created_by=user)
+    project = Project.objects.create(
+        team=team, name=_clean_name(name), description=description.strip(), created_by=user
+    )
+    directory_changed(team.pk)
+    return project
 
 
 @transaction.atomic
@@ -35,13 +40,15 @@ def project_update(*, project: Project, name: str, description: str) -> Project:
     project.name = _clean_name(name)
     project.description = description.strip()
     project.save(update_fields=["name", "description", "updated_at"])
+    directory_changed(project.team_id)
     return project
 
 
 @transaction.atomic
 def project_archive(*, project: Project) -> Project:
     """Archive the project. Archiving twice is a no-op (the first timestamp is kept)."""
-    Project.objects.filter(pk=project.pk, archived_at__isnull=True).update(archived_at=timezone.now())
+    if Project.objects.filter(pk=project.pk, archived_at__isnull=True).update(archived_at=timezone.now()):
+        directory_changed(project.team_id)
     project.refresh_from_db()
     return project
 
@@ -49,5 +56,6 @@ def project_archive(*, project: Project) -> Project:
 @transaction.atomic
 def project_restore(*, project: Project) -> Project:
     Project.objects.filter(pk=project.pk).update(archived_at=None, updated_at=timezone.now())
+    directory_changed(project.team_id)
     project.refresh_from_db()
     return project

@@ -12,9 +12,9 @@ if TYPE_CHECKING:
 
 
 def _unread_count(request: HttpRequest) -> int:
-    from studio.notifications.models import Notification
+    from studio.notifications.selectors import unread_count
 
-    return Notification.objects.filter(user=cast("User", request.user), read_at__isnull=True).count()
+    return unread_count(cast("User", request.user))
 
 
 def _my_teams(request: HttpRequest) -> list[Any]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -30,6 +31,9 @@ class Team(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     # Set by an owner: members without two-factor authentication are sent to enrol before entering the team.
     require_mfa = models.BooleanField(default=False)
+    # Replaced by every change to the team's members or open projects, in the same transaction
+    # (``studio.teams.directory.directory_changed``): the cache key of those lists, which library pages show.
+    directory_token = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["name"]

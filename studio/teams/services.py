@@ -32,6 +32,7 @@ from django.utils.text import slugify
 from studio.audit.models import AuditAction
 from studio.audit.services import audit_record
 from studio.teams.access import assignable_roles, check_member_change
+from studio.teams.directory import directory_changed
 from studio.teams.models import INVITATION_LIFETIME, Invitation, Membership, Role, Team
 
 if TYPE_CHECKING:
@@ -191,6 +192,7 @@ def team_delete(*, team: Team, actor: User | None = None, request: HttpRequest |
     team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
     User.objects.filter(active_team=team).update(active_team=None)
     team.memberships.all().delete()
+    directory_changed(team.pk)
     return "archived"
 
 
@@ -287,6 +289,7 @@ def membership_remove(*, actor: Membership, target: Membership, request: HttpReq
         data={"user": target.user.email, "role": target.role},
     )
     target.delete()
+    directory_changed(target.team_id)
     _reset_active_team(target.user, target.team_id)
 
 
@@ -296,6 +299,7 @@ def membership_leave(*, membership: Membership) -> None:
     _refuse_if_last_owner(membership, action="leave")
     membership = Membership.objects.select_related("team", "user").get(pk=membership.pk)
     membership.delete()
+    directory_changed(membership.team_id)
     _reset_active_team(membership.user, membership.team_id)
 
 
@@ -471,9 +475,11 @@ def invitation_accept(*, token: str, user: User, request: HttpRequest | None = N
     ).update(accepted_at=now, accepted_by=user)
     if claimed != 1:
         raise InvitationError("This invitation has already been used.", code="used")
-    membership, _created = Membership.objects.get_or_create(
+    membership, created = Membership.objects.get_or_create(
         team=invitation.team, user=user, defaults={"role": invitation.role}
     )
+    if created:
+        directory_changed(invitation.team_id)
     user.active_team = invitation.team
     user.save(update_fields=["active_team"])
     audit_record(
