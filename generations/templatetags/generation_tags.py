@@ -54,7 +54,12 @@ def download_name(job: Any) -> str:
 
 
 #: A job id that no job has: reversed once into the job page's path, then replaced by each card's id (``job_url``).
-_MARKER = str(UUID(int=0))
+JOB_URL_MARKER = str(UUID(int=0))
+
+
+def job_url_template() -> str:
+    """The job page's path with ``JOB_URL_MARKER`` for the id."""
+    return reverse_once("generations:job", pk=JOB_URL_MARKER)
 
 
 @register.filter
@@ -65,7 +70,7 @@ def job_url(job: Any) -> str:
     page: 2.3 ms of the library page. The path differs between jobs only by the id, so the path is reversed once (per
     script prefix and URLconf, the inputs ``reverse`` depends on) with a marker id, and each card's id replaces it.
     """
-    return reverse_once("generations:job", pk=_MARKER).replace(_MARKER, str(job.pk))
+    return job_url_template().replace(JOB_URL_MARKER, str(job.pk))
 
 
 @register.filter
