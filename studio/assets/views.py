@@ -69,7 +69,8 @@ def asset_list(request: HttpRequest) -> HttpResponse:
         "retired": retired,
         "tags": selectors.tags_in_use(team=team),
         "can_upload": access.role_allows(membership.role, Perm.UPLOAD),
-        "has_any": Asset.objects.filter(team=team).exists(),
+        # Only an empty page needs to know whether the team has any asset at all (which empty state to show).
+        "has_any": bool(page.object_list) or Asset.objects.filter(team=team).exists(),
     }
     template = "assets/_grid.html" if getattr(request, "htmx", False) else "assets/list.html"
     return render(request, template, context)

@@ -233,8 +233,14 @@ def active_membership(request: HttpRequest) -> Membership | None:
 
 
 def require_active_membership(request: HttpRequest, perm: Perm = Perm.VIEW) -> Membership:
-    membership = active_membership(request)
-    if membership is None:
+    """The active team's membership, refused (404, or 403 without ``perm``) when there is none.
+
+    The one the middleware put on the request (``request.membership``, read at most once a request) when there is
+    one: asking ``active_membership`` again was a second query for the same row on every team page."""
+    membership = getattr(request, "membership", None)
+    if membership is None:  # a request that did not pass the middleware
+        membership = active_membership(request)
+    if not membership:
         raise Http404("You are not a member of any team.")
     if not role_allows(membership.role, perm):
         raise _deny(perm, membership.role)
