@@ -44,6 +44,9 @@ def library_context(
     ``perms``: the viewer's permissions in ``team`` when the caller already asked ``access.permissions_for`` (the
     project page needs them too); asked here otherwise."""
     filters = selectors.LibraryFilters.from_query(request.GET)
+    # The creator filter lists the members, each card names its creator, and editors are offered "Move" to the team's
+    # other open projects: all from the team's cached directory (no query while neither changes).
+    directory = team_directory(team)
     page = selectors.library_page(
         request.user,
         team=team,
@@ -52,13 +55,11 @@ def library_context(
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
         only=CARD_FIELDS,
+        people=directory.people,
     )
     kept = {name: request.GET[name] for name in FILTER_PARAMS if request.GET.get(name)}
     if perms is None:
         perms = access.permissions_for(request.user, team)
-    # The creator filter lists the members, and editors are offered "Move" to the team's other open projects: both
-    # from the team's cached directory (no query while neither changes).
-    directory = team_directory(team)
     may_edit = Perm.EDIT in perms
     here = project.pk if project is not None else None
     move_targets = [(pk, name) for pk, name in directory.projects if pk != here] if may_edit else []

@@ -1,5 +1,5 @@
-"""A team's directory: its members (id, email) and its open projects (id, name), which every library page lists (the
-creator filter and the Move menu).
+"""A team's directory: its members (id, email, name) and its open projects (id, name), which every library page
+shows (the creator filter, each card's creator, the Move menu).
 
 Both lists are cached under ``Team.directory_token``. Every service that changes either (membership, project and
 email changes) calls ``directory_changed`` in its own transaction, which replaces the token. A page reads the token
@@ -22,19 +22,28 @@ DIRECTORY_TTL = 300
 
 @dataclass(frozen=True)
 class Directory:
-    members: list[tuple[int, str]]  # (user id, email), by email
+    people: dict[int, tuple[str, str]]  # user id → (email, name) of each member, by email
     projects: list[tuple[int, str]]  # (project id, name) of the open (unarchived) projects, by name
+
+    @property
+    def members(self) -> list[tuple[int, str]]:
+        """(user id, email) of each member, by email: the creator filter's choices."""
+        return [(pk, email) for pk, (email, _name) in self.people.items()]
 
 
 def team_directory(team: Team) -> Directory:
     def compute() -> Directory:
         from studio.projects.models import Project
 
-        members = Membership.objects.filter(team=team).order_by("user__email").values_list("user_id", "user__email")
+        members = (
+            Membership.objects.filter(team=team)
+            .order_by("user__email")
+            .values_list("user_id", "user__email", "user__name")
+        )
         projects = (
             Project.objects.filter(team=team, archived_at__isnull=True).order_by("name", "pk").values_list("pk", "name")
         )
-        return Directory(members=list(members), projects=list(projects))
+        return Directory(people={pk: (email, name) for pk, email, name in members}, projects=list(projects))
 
     return read_through(f"teams:directory:{team.pk}:{team.directory_token}", compute, timeout=DIRECTORY_TTL)
 
@@ -47,5 +56,5 @@ def directory_changed(*team_ids: int | None) -> None:
 
 
 def user_directories_changed(user_ids: Iterable[int]) -> None:
-    """These users' emails changed: every team they are in lists them."""
+    """These users' emails (or names) changed: every team they are in lists them."""
     directory_changed(*Membership.objects.filter(user_id__in=list(user_ids)).values_list("team_id", flat=True))

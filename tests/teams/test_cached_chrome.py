@@ -4,6 +4,7 @@ the very next page; a cache that is down costs queries, never an error."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -150,3 +151,24 @@ def test_pages_and_changes_go_on_from_the_database_while_the_cache_is_down(world
     assert "bob@example.com" in creators(body)
     notification_mark_read(user=world.owner)
     assert bell(page(client, url)) == 0
+
+
+def test_cards_name_their_creators_from_the_directory_and_former_members_from_one_query(world: World) -> None:
+    """Library rows are not joined to the user table: each card's creator comes from the team's cached directory,
+    and the creators who have left the team are read in one query."""
+    world.admin.name = "Adam Admin"
+    world.admin.save(update_fields=["name"])
+    make_jobs(world, 2, creator=world.member)
+    make_jobs(world, 2, creator=world.admin, prompt="a loud lake")
+    client = world.client_for(world.owner)
+    url = reverse("projects:detail", kwargs={"pk": world.project.pk})
+    body = page(client, url)
+    assert body.count(f'title="bob@example.com">{html.escape(world.member.display_name)}</dd>') == 2
+    assert body.count('title="adam@example.com">Adam Admin</dd>') == 2
+    members_only = count_queries(client, url)
+    owner = Membership.objects.get(team=world.team, user=world.owner)
+    team_services.membership_remove(actor=owner, target=Membership.objects.get(team=world.team, user=world.admin))
+    body = page(client, url)
+    assert body.count('title="adam@example.com">Adam Admin</dd>') == 2  # still named on their videos
+    assert "adam@example.com" not in creators(body)  # but no longer a member to filter by
+    assert count_queries(client, url) == members_only + 1
