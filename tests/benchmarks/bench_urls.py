@@ -17,7 +17,12 @@ _TEMPLATE = engines["django"].from_string(
 
 @login_required
 def reference(request: HttpRequest) -> HttpResponse:
-    jobs = list(GenerationJob.objects.order_by("-created_at").values_list("pk", "state")[:24])
+    """The signed-in user's 24 newest jobs. Only their own rows: the table also holds what the bench's other sections
+    left (tens of thousands of jobs), which a query over every job would sort too, making the reference slower the
+    more sections ran before it. With no index on (creator, created_at) it still sorts the user's 10,012 jobs."""
+    jobs = list(
+        GenerationJob.objects.filter(creator_id=request.user.pk).order_by("-created_at").values_list("pk", "state")[:24]
+    )
     return HttpResponse(_TEMPLATE.render({"jobs": jobs}, request))
 
 
