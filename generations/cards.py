@@ -25,7 +25,7 @@ from django.utils.dates import MONTHS_3
 
 from generations.models import GenerationJob
 from generations.services.library import download_name
-from generations.templatetags.generation_tags import JOB_URL_MARKER, card_title, job_url_template, state_badge
+from generations.templatetags.generation_tags import card_title, job_url, state_badge
 from studio.files import signed_url
 from studio.moderation.visibility import video_hidden_for
 
@@ -98,27 +98,20 @@ class _Labels:
     distinct states, modes and months, and one language (the request's), so each is asked once here. The output is
     exactly what those calls print (a test compares them).
 
-    The current time zone (``timezone.localtime``) and the job page's path (``job_url``) are read from the request's
-    context-local state, three lookups each: once per page here, not once per card."""
+    The current time zone (``timezone.localtime``) is read from the request's context-local state: once per page
+    here, not once per card."""
 
-    __slots__ = ("_job_path", "_mode", "_month", "_state", "_tz")
+    __slots__ = ("_mode", "_month", "_state", "_tz")
 
     def __init__(self) -> None:
         self._state: dict[str, str] = {}
         self._mode: dict[str, str] = {}
         self._month: dict[int, str] = {}
         self._tz = timezone.get_current_timezone()
-        self._job_path = ""
 
     def local(self, when: Any) -> Any:
         """``timezone.localtime(when)``."""
         return when.astimezone(self._tz)
-
-    def url(self, job: GenerationJob) -> str:
-        """``job_url(job)``: the job page's path, reversed once per page."""
-        if not self._job_path:
-            self._job_path = job_url_template()
-        return self._job_path.replace(JOB_URL_MARKER, str(job.pk))
 
     def state(self, job: GenerationJob) -> str:
         label = self._state.get(job.state)
@@ -159,7 +152,7 @@ def build_card(job: GenerationJob, user: Any, labels: _Labels | None = None) -> 
         job=job,
         pk=str(job.pk),
         state=job.state,
-        url=labels.url(job),
+        url=job_url(job),
         title_short=card_title(job, 40),
         title=card_title(job, 70),
         badge=state_badge(job.state),

@@ -4,7 +4,8 @@ The layout links to about a dozen fixed pages (dashboard, projects, assets, noti
 request, and ``reverse`` costs ~30-45 µs a call (it re-walks the resolver's possibilities and quotes the result):
 ~0.5 ms of each page for strings that never change. A URL without arguments depends only on the name, the script
 prefix (an app served under ``/studio/``), the request's URLconf and ``ROOT_URLCONF``, so the result is cached under
-exactly those keys (``reverse_once``; ``generations.templatetags.generation_tags.job_url`` uses it for the job page).
+exactly those keys (``reverse_once``; ``reverse_ids`` builds on it for the URL of one object, such as a card's
+job page).
 
 A name that does not resolve raises ``NoReverseMatch`` like ``{% url %}`` (and is not cached). Links that may not
 exist in some deployments (``{% url … as x %}{% if x %}``) keep ``{% url %}``, which swallows that error.
