@@ -453,7 +453,9 @@ def test_wallet_balance_holds_history_and_usage(apis, world, pipeline):
     pipeline.worker.settle(GenerationJob.objects.get(pk=job_id))
     rows = apis.member.get("/wallet/usage").json()
     assert rows and rows[0]["user"] == world.member.email and rows[0]["credits"] > 0
-    assert rows[0]["month"] == f"{timezone.now():%Y-%m}"
+    # The capture's month, not a clock read after it (the next month, were the capture at 23:59:59 on the 31st).
+    captured_at = Hold.objects.get(pk=GenerationJob.objects.get(pk=job_id).hold_id).resolved_at
+    assert rows[0]["month"] == f"{captured_at:%Y-%m}"
     response = apis.member.get("/wallet/usage", {"format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     parsed = list(csv.reader(io.StringIO(response.content.decode())))

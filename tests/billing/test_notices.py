@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.core import mail
 
 from billing import ledger
@@ -21,6 +23,8 @@ def _pool(world: World, *, budget: int | None = None) -> None:
     ledger.grant(wallet=team_wallet(team=world.team), amount=10_000, reason="pool", created_by=None)
 
 
+# A fixed mid-month clock: holds straddling a month's end (23:59:59 on the 31st) would count in two months.
+@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
 def test_80_percent_of_a_member_cap_is_notified_in_app_and_by_email_once(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -3,9 +3,10 @@ provider."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from billing import ledger
@@ -17,6 +18,8 @@ from tests.conftest import World
 pytestmark = pytest.mark.django_db
 
 
+# A fixed clock: captured at 23:59:59 on a month's last day, the month read after the capture would be the next one.
+@time_machine.travel(datetime(2031, 3, 1, 12, 0, tzinfo=UTC), tick=False)
 def test_usage_counts_a_job_in_the_month_it_was_captured(world: World) -> None:
     wallet = wallet_for_spending(user=world.member, team=world.team)
     ledger.grant(wallet=wallet, amount=1_000, reason="test", created_by=None)

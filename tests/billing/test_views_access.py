@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
 from billing import ledger
 from billing.models import TeamBilling
@@ -116,6 +118,8 @@ def _capture(world: World, user_attr: str, key: str, amount: int, seconds: float
     ledger.capture(hold=hold, amount=amount, usage={"seconds": seconds, "provider": "wavespeed"})
 
 
+# A fixed mid-month clock: captures straddling a month's end would be two months' bars, not one of 150 credits.
+@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
 def test_usage_csv_team_wide_for_billing_viewers_own_rows_for_members(world: World) -> None:
     _capture(world, "member", "j1", 50, 5.0)
     _capture(world, "owner", "j2", 100, 10.0)

@@ -3,9 +3,10 @@ and the provider never accepts more than one paid create per job."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from billing.models import HoldState
@@ -100,6 +101,8 @@ def test_definite_refusals_requeue_the_job_without_a_second_paid_create(pipeline
     assert job.events.filter(from_state=State.SUBMITTING, to_state=State.QUEUED).count() == 1
 
 
+# A stopped clock: how long the drain takes after the requeue must not eat into the 2 s (a slow machine).
+@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
 def test_retry_after_is_honoured_when_longer_than_the_backoff(pipeline, settings):
     settings.GENERATIONS_REQUEUE_BASE_SECONDS = 0.5
     pipeline.emulator.arm(provider="wavespeed", fault="ratelimit", on="create", times=1)

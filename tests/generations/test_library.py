@@ -27,7 +27,8 @@ from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
-BASE = timezone.now().replace(microsecond=0) - timedelta(days=30)
+# Noon, 30 days ago: the fixtures' jobs span a few seconds after it, all on one calendar day whatever the time now.
+BASE = (timezone.now() - timedelta(days=30)).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture
