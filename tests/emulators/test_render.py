@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -35,12 +34,6 @@ def test_watermark_and_large_sizes_are_composed_small(tmp_path: Path) -> None:
     assert work_size(640, 360) == (640, 360)
     path = render_mp4(RenderSpec(1280, 720, 1, (png(),), watermark=True), tmp_path / "hd.mp4")
     assert (probe(path.read_bytes()).width, probe(path.read_bytes()).height) == (1280, 720)
-
-
-def test_short_360p_clip_renders_fast(tmp_path: Path) -> None:
-    started = time.perf_counter()
-    render_mp4(RenderSpec(640, 360, 2, (png(),)), tmp_path / "fast.mp4")
-    assert time.perf_counter() - started < 3.0  # typically ~0.3 s; generous for loaded CI machines
 
 
 def test_render_replaces_the_target_atomically(tmp_path: Path) -> None:

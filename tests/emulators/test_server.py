@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,10 +49,9 @@ def test_full_flow_over_a_socket(server: str) -> None:
 
 def test_real_read_timeout_after_the_job_was_created(server: str) -> None:
     with httpx.Client(base_url=server, timeout=httpx.Timeout(5, read=0.3)) as client:
-        started = time.monotonic()
+        # The client's own read timeout fires: the server holds the answer back for longer (1 s, then sends it).
         with pytest.raises(httpx.ReadTimeout):
             client.post(T2V, json={"prompt": "x #timeout"}, headers={**AUTH, "Idempotency-Key": "t"})
-        assert time.monotonic() - started < 1.0
         assert client.get("/_control/creates", params={"key": "t"}).json()["accepted"] == 1
 
 
