@@ -60,6 +60,7 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 ROUNDS = 3  # interleaved rounds of the side-by-side sections (holds, pages); each figure is its median round
+HOLD_ROUNDS = 5  # the holds' rounds: each ratio is the median of five rounds' paired ratios
 PAGE_ROUNDS = 7  # the pages' rounds: each ratio is the median of seven rounds' ratios
 
 
@@ -849,7 +850,7 @@ def bench_holds() -> dict[str, Any]:
     from billing.wallets import month_start, personal_wallet, team_billing_update, team_wallet
     from studio.teams.models import Membership
 
-    seconds = 3.0 if QUICK else 9.0  # per point, over its ROUNDS rounds
+    seconds = 5.0 if QUICK else 15.0  # per point, over its HOLD_ROUNDS rounds
     prefill = 5000 if QUICK else 100_000
     run = uuid.uuid4().hex[:8]
 
@@ -926,7 +927,7 @@ def bench_holds() -> dict[str, Any]:
 
     results: dict[str, Any] = {
         "seconds_per_point": seconds,
-        "rounds": ROUNDS,
+        "rounds": HOLD_ROUNDS,
         "prefilled_holds": prefill,
         "holds_per_s": {},
     }
@@ -937,18 +938,26 @@ def bench_holds() -> dict[str, Any]:
         ("pool_after_100k", ledger_hold("pool_after_100k")),
     )
     for threads in (1, 4, 16):
-        # Interleaved rounds (every kind once per round), each kind's median round reported (as for the pages).
+        # Interleaved rounds (every kind once per round; every other round in reverse order, so that neither of a
+        # compared pair always runs first), each kind's median round reported (as for the pages). Each ratio is the
+        # median of the rounds' ratios: the two holds of a pair are measured seconds apart, so a change in the
+        # machine's speed between rounds (this one's moves by a third) cancels out of it.
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _ in kinds}
-        for _ in range(ROUNDS):
-            for name, one in kinds:
-                rate, cpu = _hold_rate(threads, seconds / ROUNDS, one)
+        for i in range(HOLD_ROUNDS):
+            for name, one in kinds if i % 2 == 0 else kinds[::-1]:
+                rate, cpu = _hold_rate(threads, seconds / HOLD_ROUNDS, one)
                 rounds[name].append({"rate": rate, "cpu": cpu})
-        point: dict[str, float] = {}
+        point: dict[str, Any] = {}
         for name, _ in kinds:
             middle = median_round(rounds[name], "rate")
             point[name], point[f"{name}_cpu_ms_per_hold"] = middle["rate"], middle["cpu"]
-        point["personal_ratio_to_minimal"] = round(point["personal"] / point["minimal_sql_hold"], 3)
-        point["pool_full_ratio_to_fresh"] = round(point["pool_after_100k"] / point["pool_fresh"], 3)
+        for key, (name, reference) in {
+            "personal_ratio_to_minimal": ("personal", "minimal_sql_hold"),
+            "pool_full_ratio_to_fresh": ("pool_after_100k", "pool_fresh"),
+        }.items():
+            ratios = [a["rate"] / b["rate"] for a, b in zip(rounds[name], rounds[reference], strict=True)]
+            point[key] = round(statistics.median(ratios), 3)
+            point[f"{key}_rounds"] = [round(r, 3) for r in ratios]
         results["holds_per_s"][str(threads)] = point
         log(f"  {threads} threads: {point}")
     return results
@@ -1095,8 +1104,10 @@ def bench_pages() -> dict[str, Any]:
         batch_size=5000,
     )
     if connection.vendor == "postgresql":
+        # VACUUM too: the earlier sections leave tens of thousands of dead job rows, which autovacuum would otherwise
+        # clean up while the pages are measured, slowing some rounds more than others.
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
     client = Client()
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -1502,7 +1513,7 @@ def write_report() -> None:
         p = s["holds"]
         lines += [
             f"## Credit holds/s ({fmt(p['seconds_per_point'])} s per point in {p.get('rounds', 1)} interleaved rounds, "
-            "the median round shown; the full pool has "
+            "the median round shown; each ratio is the median of the rounds' paired ratios; the full pool has "
             f"{p['prefilled_holds']:,} holds this month)",
             "",
             "| threads | minimal SQL hold (reference) | personal | ratio | team pool fresh | pool after 100k | "
@@ -1515,6 +1526,15 @@ def write_report() -> None:
                 f"{fmt(r['personal_ratio_to_minimal'])} | {fmt(r['pool_fresh'])} | {fmt(r['pool_after_100k'])} | "
                 f"{fmt(r['pool_full_ratio_to_fresh'])} |"
             )
+        paired = [
+            f"{threads} thread{'' if threads == '1' else 's'}: personal/minimal "
+            f"{', '.join(fmt(x) for x in r['personal_ratio_to_minimal_rounds'])}; "
+            f"full/fresh {', '.join(fmt(x) for x in r['pool_full_ratio_to_fresh_rounds'])}"
+            for threads, r in p["holds_per_s"].items()
+            if "personal_ratio_to_minimal_rounds" in r
+        ]
+        if paired:
+            lines += ["", "Each round's ratios:", "", *(f"- {line}" for line in paired)]
         lines += [
             "",
             "Machine CPU per hold (every core: the bench's threads and PostgreSQL's backends), ms:",
@@ -1536,7 +1556,8 @@ def write_report() -> None:
             "insert and the commit.",
             "The hold writes four rows (the hold, its ledger transaction and two entries) where the reference writes",
             "one, so on a machine whose two cores are the limit the CPU per hold decides the rate; the reference",
-            "shows what this machine's PostgreSQL and fsync allow.",
+            "shows what this machine's PostgreSQL and fsync allow. Every thread is in this one Python process, and",
+            "CPU per hold grows from 4 threads to 16 for the reference as for the hold.",
             "",
         ]
     if "pages" in s:
