@@ -134,23 +134,26 @@ def team_of(request: HttpRequest, perm: Perm = Perm.VIEW) -> Team:
 def rate_limit(request: HttpRequest, kind: str) -> None:
     """Count one ``kind`` action ("submit", "upload") for the request's token; 429 with ``Retry-After`` past the limit.
 
-    A fixed window per token (``API_RATE_LIMITS[kind] = (count, seconds)``) in the shared cache, so every web process
-    counts together."""
+    A window per token (``API_RATE_LIMITS[kind] = (count, seconds)``) that starts at the token's first action after
+    the last window ended (as GitHub's API counts), kept in the shared cache so that every web process counts
+    together. Windows aligned to the clock instead would let two quick actions either side of a boundary through a
+    limit of one, and ``Retry-After`` is exact: when this token's window ends."""
     limits: dict[str, tuple[int, int]] = settings.API_RATE_LIMITS
     if kind not in limits:
         return
     allowed, window = limits[kind]
     now = time.time()
-    bucket = int(now // window)
-    key = f"api:rate:{kind}:{token_of(request).pk}:{bucket}"
-    cache.add(key, 0, timeout=window + 5)
+    key = f"api:rate:{kind}:{token_of(request).pk}"
+    started = float(cache.get_or_set(key, now, timeout=window) or now)  # the window's start: its first action
+    count_key = f"{key}:{started!r}"  # one counter per window: a new window starts from zero
+    cache.add(count_key, 0, timeout=window + 5)
     try:
-        count = cache.incr(key)
+        count = cache.incr(count_key)
     except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 5)
+        cache.set(count_key, 1, timeout=window + 5)
         count = 1
     if count > allowed:
-        retry_after = max(1, math.ceil((bucket + 1) * window - now))
+        retry_after = max(1, math.ceil(started + window - now))
         raise ApiError(
             429,
             "rate_limited",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from billing.metering import price_credits
@@ -358,6 +361,24 @@ def test_submission_rate_limit(apis, world, pipeline, settings):
     response = apis.member.post("/generations", t2v(world))
     assert_error(response, 429, "rate_limited")
     assert int(response["Retry-After"]) >= 1
+    assert GenerationJob.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_two_quick_submissions_either_side_of_a_clock_boundary_are_one_window(apis, world, pipeline, settings):
+    """A token's window starts at its first submission, not at a multiple of the window on the clock: two
+    submissions 0.1 s apart, either side of such a multiple, count in one window (clock-aligned windows let both
+    through a limit of one), and ``Retry-After`` is when that window ends."""
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "submit": (1, 30)}
+    boundary = (math.floor(time.time() / 30) + 2) * 30  # a multiple of 30 s, 30-60 s from now
+    with time_machine.travel(boundary - 0.05, tick=False) as clock:
+        assert apis.member.post("/generations", t2v(world)).status_code == 201
+        clock.move_to(boundary + 0.05)
+        response = apis.member.post("/generations", t2v(world))
+        assert_error(response, 429, "rate_limited")
+        assert response["Retry-After"] == "30"  # 29.9 s: the first submission's time + 30 s, rounded up
+        clock.move_to(boundary + 29.9)
+        assert apis.member.post("/generations", t2v(world))["Retry-After"] == "1"
     assert GenerationJob.objects.count() == 1
 
 
