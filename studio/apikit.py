@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from ninja import Schema
 from ninja.params import functions as param_functions
 from ninja.security import HttpBearer
 from pydantic import field_validator
 
+from studio import windows
 from studio.accounts.services import api_token_authenticate
 from studio.teams import access
 from studio.teams.access import Perm
@@ -134,30 +134,20 @@ def team_of(request: HttpRequest, perm: Perm = Perm.VIEW) -> Team:
 def rate_limit(request: HttpRequest, kind: str) -> None:
     """Count one ``kind`` action ("submit", "upload") for the request's token; 429 with ``Retry-After`` past the limit.
 
-    A window per token (``API_RATE_LIMITS[kind] = (count, seconds)``) that starts at the token's first action after
-    the last window ended (as GitHub's API counts), kept in the shared cache so that every web process counts
-    together. Windows aligned to the clock instead would let two quick actions either side of a boundary through a
-    limit of one, and ``Retry-After`` is exact: when this token's window ends."""
+    A window per token (``API_RATE_LIMITS[kind] = (count, seconds)``, ``studio.windows``): it starts at the token's
+    first action after its last window ended, and ``Retry-After`` is when it ends."""
     limits: dict[str, tuple[int, int]] = settings.API_RATE_LIMITS
     if kind not in limits:
         return
-    allowed, window = limits[kind]
-    now = time.time()
-    key = f"api:rate:{kind}:{token_of(request).pk}"
-    started = float(cache.get_or_set(key, now, timeout=window) or now)  # the window's start: its first action
-    count_key = f"{key}:{started!r}"  # one counter per window: a new window starts from zero
-    cache.add(count_key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(count_key)
-    except ValueError:  # evicted between add and incr
-        cache.set(count_key, 1, timeout=window + 5)
-        count = 1
-    if count > allowed:
-        retry_after = max(1, math.ceil(started + window - now))
+    allowed, seconds = limits[kind]
+    window = windows.count(f"api:rate:{kind}:{token_of(request).pk}", seconds=seconds)
+    if window.total > allowed:
+        retry_after = max(1, math.ceil(window.ends_at - time.time()))
         raise ApiError(
             429,
             "rate_limited",
-            f"Too many {kind} requests for this token: at most {allowed} per {window} s. Try again in {retry_after} s.",
+            f"Too many {kind} requests for this token: at most {allowed} per {seconds} s. "
+            f"Try again in {retry_after} s.",
             headers={"Retry-After": str(retry_after)},
         )
 

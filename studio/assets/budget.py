@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+
+from studio import windows
 
 
 class BudgetExceeded(Exception):
@@ -53,11 +53,9 @@ class PixelBudget:
             )
         per_user = int(settings.ASSET_PIXEL_BUDGET_PER_USER)
         window = int(settings.ASSET_PIXEL_BUDGET_WINDOW_SECONDS)
-        key = f"asset-pixels:{self.user_id}:{int(time.time() // window)}"
-        cache.add(key, 0, timeout=window * 2)
-        total = cache.incr(key, pixels)
-        if total > per_user:
-            cache.decr(key, pixels)
+        counted = windows.count(f"asset-pixels:{self.user_id}", pixels, seconds=window)
+        if counted.total > per_user:
+            windows.uncount(counted, pixels)
             raise BudgetExceeded(
                 f"{filename}: not processed; you have uploaded {_mp(per_user)} of images in the last "
                 f"{window // 60} minutes, the most allowed. Try again in a few minutes.",
