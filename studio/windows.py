@@ -2,7 +2,7 @@
 
 A subject's window starts at its first count after its last window ended and lasts ``seconds`` (as GitHub's API
 counts). Windows aligned to the clock instead would put two quick actions either side of a boundary in two windows,
-letting both through a limit of one, and could not say when a limit lifts. Every web process counts together.
+letting both through a limit of one. Every web process counts together.
 Unlike ``cachekit``, a cache error is raised: a limit must not pass silently.
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -11,9 +11,10 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from studio import windows
+from tests.clock import MID_MONTH_NOON
 
 # A whole minute: a multiple of every window below, where clock-aligned windows would start a new one.
-BOUNDARY = datetime(2031, 3, 12, 12, 0, tzinfo=UTC)
+BOUNDARY = MID_MONTH_NOON
 
 
 @pytest.fixture(autouse=True)

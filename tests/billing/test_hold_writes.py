@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.db import connections
 from django.db.models import Sum
 
@@ -23,6 +21,7 @@ from billing.wallets import member_cap_set, team_billing_update, team_wallet
 from studio.accounts.models import User
 from studio.teams.models import Membership, Role, Team
 from tests.billing.conftest import funded_wallet, skip_unless_postgres
+from tests.clock import mid_month
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
 
@@ -92,7 +91,7 @@ def test_a_hold_writes_the_hold_and_its_balanced_transaction_and_moves_the_walle
 
 @pytest.mark.django_db
 # A fixed mid-month clock: holds straddling a month's end (23:59:59 on the 31st) would count in two months.
-@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
+@mid_month()
 def test_pool_holds_create_and_then_move_the_month_counters_and_the_limits_hold(hold_writes: str) -> None:
     team, (owner, member) = _team(2)
     pool = _pool(team, 1000, budget=800)
@@ -179,7 +178,7 @@ def test_the_conditional_update_refuses_an_overdraft_the_check_let_through(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 # A fixed mid-month clock: holds straddling a month's end (23:59:59 on the 31st) would count in two months.
-@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
+@mid_month()
 def test_concurrent_pool_holds_stay_within_the_budget_the_cap_and_the_balance(hold_writes: str) -> None:
     """16 threads hold on one team pool: exactly the budget is held, the capped member never passes the cap, the
     balance never goes below zero, and the counters equal the holds."""

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import time_machine
 from django.core import mail
 from django.db.models import Sum
 
@@ -16,6 +14,7 @@ from billing.wallets import member_cap_set, team_billing_update, team_wallet, wa
 from studio.notifications.models import Notification
 from studio.teams.models import Membership
 from tests.billing.conftest import funded_wallet
+from tests.clock import mid_month
 from tests.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +123,7 @@ def test_team_pool_is_spending_wallet_when_enabled(world: World) -> None:
 
 
 # A fixed mid-month clock: holds straddling a month's end (23:59:59 on the 31st) would count in two months.
-@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
+@mid_month()
 def test_member_cap_enforced_and_80_percent_notified(world: World) -> None:
     _pool(world, 10_000)
     membership = Membership.objects.get(team=world.team, user=world.member)
@@ -142,7 +141,7 @@ def test_member_cap_enforced_and_80_percent_notified(world: World) -> None:
     ledger.hold(wallet=wallet, amount=500, key="c5", user=world.owner, team=world.team)
 
 
-@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
+@mid_month()
 def test_team_budget_enforced(world: World) -> None:
     _pool(world, 10_000)
     team_billing_update(team=world.team, use_pool=True, monthly_budget=100)

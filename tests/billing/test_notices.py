@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import time_machine
 from django.core import mail
 
 from billing import ledger
 from billing.wallets import member_cap_set, team_billing_update, team_wallet
 from studio.notifications.models import Notification
 from studio.teams.models import Membership
+from tests.clock import mid_month
 from tests.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +23,7 @@ def _pool(world: World, *, budget: int | None = None) -> None:
 
 
 # A fixed mid-month clock: holds straddling a month's end (23:59:59 on the 31st) would count in two months.
-@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
+@mid_month()
 def test_80_percent_of_a_member_cap_is_notified_in_app_and_by_email_once(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:

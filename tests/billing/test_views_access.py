@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from billing import ledger
 from billing.models import TeamBilling
 from billing.wallets import personal_wallet, team_billing_update, team_wallet
+from tests.clock import mid_month
 from tests.conftest import World
 from tests.factories import UserFactory
 
@@ -119,7 +118,7 @@ def _capture(world: World, user_attr: str, key: str, amount: int, seconds: float
 
 
 # A fixed mid-month clock: captures straddling a month's end would be two months' bars, not one of 150 credits.
-@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
+@mid_month()
 def test_usage_csv_team_wide_for_billing_viewers_own_rows_for_members(world: World) -> None:
     _capture(world, "member", "j1", 50, 5.0)
     _capture(world, "owner", "j2", 100, 10.0)

@@ -3,10 +3,9 @@ and the provider never accepts more than one paid create per job."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from billing.models import HoldState
@@ -16,6 +15,7 @@ from generations.reconcile import reconcile_jobs
 from generations.services import lifecycle
 from generations.services.jobs import generation_create
 from generations.states import State
+from tests.clock import mid_month
 from tests.generations.helpers import accepted_for, balance, run_with_requeues
 from tests.generations.test_generation_lifecycle import request_for
 
@@ -103,7 +103,7 @@ def test_definite_refusals_requeue_the_job_without_a_second_paid_create(pipeline
 
 
 # A stopped clock: how long the drain takes after the requeue must not eat into the 2 s (a slow machine).
-@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC), tick=False)
+@mid_month()
 def test_retry_after_is_honoured_when_longer_than_the_backoff(pipeline, settings):
     settings.GENERATIONS_REQUEUE_BASE_SECONDS = 0.5
     pipeline.emulator.arm(provider="wavespeed", fault="ratelimit", on="create", times=1)

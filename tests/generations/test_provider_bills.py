@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from generations.providers.base import Mode
 from generations.reconcile import reconcile_jobs
 from generations.services.jobs import generation_create
 from generations.states import State
+from tests.clock import mid_month
 from tests.generations.helpers import balance
 from tests.generations.test_generation_lifecycle import request_for
 
@@ -43,7 +43,7 @@ def _report_charge(pipeline, job: GenerationJob, **charge: int) -> None:
 
 
 # From noon of a fixed day (the clock ticks): the jobs, finished over a few seconds, have one day's row per provider.
-@time_machine.travel(datetime(2031, 3, 12, 12, 0, tzinfo=UTC))
+@mid_month(tick=True)
 def test_reconciliation_lists_exactly_the_jobs_whose_bills_differ_and_matches_the_ledger(pipeline, settings):
     world = pipeline.world
     since = timezone.now().date()
